@@ -1,0 +1,30 @@
+# Entry points people type. Each target works on a fresh clone with the Rust toolchain installed.
+CARGO ?= cargo
+
+.PHONY: test lint fmt bench build doc
+
+## test: every test of the workspace (unit, table, property, doc tests)
+test:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+## lint: formatting and clippy with warnings as errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## fmt: format the workspace
+fmt:
+	$(CARGO) fmt --all
+
+## bench: the decision benchmarks (criterion); figures are recorded in docs/benchmarks.md
+bench:
+	$(CARGO) bench -p swell-pod-autoscaler --bench hpa_decision
+
+## build: the swell binary (release)
+build:
+	$(CARGO) build --release -p swell
+
+## doc: API documentation
+doc:
+	$(CARGO) doc --workspace --no-deps

@@ -1,0 +1,122 @@
+//! `swell`: the command-line entry point of the Swell autoscalers.
+//!
+//! Today it offers the offline tools built on the pod autoscaler's decision core; the controllers
+//! (`swell pod-autoscaler`, `swell node-autoscaler`) and the simulator (`swell simulate`) join it as
+//! they land.
+
+use std::{io::Read, path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use swell_pod_autoscaler::policy::{ControllerConfig, HpaPolicy};
+
+mod duration;
+
+/// Kubernetes autoscalers that explain every decision.
+#[derive(Debug, Parser)]
+#[command(name = "swell", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Offline tools for HorizontalPodAutoscaler objects.
+    #[command(subcommand)]
+    Hpa(HpaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum HpaCommand {
+    /// Validate an autoscaling/v2 HorizontalPodAutoscaler manifest (YAML or JSON) the way the API
+    /// server and the controller would, and print the policy Swell derives from it (every default
+    /// applied) as JSON. Exits 1 and names each invalid field when the manifest is refused.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The manifest to read; `-` reads standard input.
+    file: PathBuf,
+    #[command(flatten)]
+    controller: ControllerArgs,
+}
+
+/// The controller flags that change how a spec is read, named as kube-controller-manager names them.
+#[derive(Debug, clap::Args)]
+struct ControllerArgs {
+    /// Minimum change (from 1.0) in the desired-to-actual metric ratio for the autoscaler to act.
+    #[arg(long, env = "SWELL_HPA_TOLERANCE", default_value_t = 0.1)]
+    horizontal_pod_autoscaler_tolerance: f64,
+    /// Scale-down stabilization window used when an HPA's behavior does not set one (e.g. 5m, 90s).
+    #[arg(long, env = "SWELL_HPA_DOWNSCALE_STABILIZATION", default_value = "5m", value_parser = duration::parse)]
+    horizontal_pod_autoscaler_downscale_stabilization: jiff::SignedDuration,
+    /// Allow minReplicas: 0 with Object or External metrics (feature gate HPAScaleToZero).
+    #[arg(long, env = "SWELL_HPA_SCALE_TO_ZERO", default_value_t = false)]
+    scale_to_zero: bool,
+}
+
+impl ControllerArgs {
+    fn config(&self) -> Result<ControllerConfig, String> {
+        let t = self.horizontal_pod_autoscaler_tolerance;
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(format!("--horizontal-pod-autoscaler-tolerance must be a number >= 0, got {t}"));
+        }
+        Ok(ControllerConfig {
+            tolerance: t,
+            downscale_stabilization: self.horizontal_pod_autoscaler_downscale_stabilization,
+            scale_to_zero: self.scale_to_zero,
+            ..ControllerConfig::default()
+        })
+    }
+}
+
+fn read_input(path: &PathBuf) -> Result<String, String> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("failed to read standard input: {e}"))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("failed to read {}: {e}", path.display()))
+    }
+}
+
+fn check(args: &CheckArgs) -> Result<String, String> {
+    let cfg = args.controller.config()?;
+    let text = read_input(&args.file)?;
+    let hpa: HorizontalPodAutoscaler = serde_yaml_ng::from_str(&text)
+        .map_err(|e| format!("{} is not an autoscaling/v2 HorizontalPodAutoscaler: {e}", args.file.display()))?;
+    let spec = hpa.spec.ok_or_else(|| format!("{}: spec is required", args.file.display()))?;
+    let policy = HpaPolicy::from_spec(&spec, &cfg).map_err(|e| e.to_string())?;
+    serde_json::to_string_pretty(&policy).map_err(|e| format!("failed to print the policy: {e}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Hpa(HpaCommand::Check(args)) => check(args),
+    };
+    match result {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
