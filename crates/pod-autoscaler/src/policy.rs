@@ -77,7 +77,10 @@ pub struct Tolerances {
 impl Tolerances {
     /// The same tolerance for both directions.
     pub fn symmetric(t: f64) -> Self {
-        Self { scale_down: t, scale_up: t }
+        Self {
+            scale_down: t,
+            scale_up: t,
+        }
     }
 
     /// Upstream `Tolerances.isWithin`: `1 - down <= ratio <= 1 + up`.
@@ -181,7 +184,12 @@ impl ScalingRules {
     /// The longest `periodSeconds` among the policies (0 when there are none): scale events older
     /// than this can be reused.
     pub fn longest_period_seconds(&self) -> i32 {
-        self.policies.iter().map(|p| p.period_seconds).max().unwrap_or(0).max(0)
+        self.policies
+            .iter()
+            .map(|p| p.period_seconds)
+            .max()
+            .unwrap_or(0)
+            .max(0)
     }
 }
 
@@ -302,7 +310,12 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(field: &Path, kind: FieldErrorKind, value: Option<String>, message: impl Into<String>) -> Self {
-        Self { field: field.0.clone(), kind, value, message: message.into() }
+        Self {
+            field: field.0.clone(),
+            kind,
+            value,
+            message: message.into(),
+        }
     }
 
     fn required(field: &Path, message: impl Into<String>) -> Self {
@@ -360,7 +373,11 @@ impl PolicyError {
 }
 
 fn join_errors(errors: &[FieldError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl HpaPolicy {
@@ -437,7 +454,11 @@ impl HpaPolicy {
                 metric_policies.push(policy);
             }
         }
-        if min_replicas == 0 && !metrics.iter().any(|m| m.type_ == "Object" || m.type_ == "External") {
+        if min_replicas == 0
+            && !metrics
+                .iter()
+                .any(|m| m.type_ == "Object" || m.type_ == "External")
+        {
             check.push(FieldError::forbidden(
                 &metrics_path,
                 "must specify at least one Object or External metric to support scaling to zero replicas",
@@ -575,7 +596,11 @@ fn cross_version_object_reference(
         Ok(_) => None,
     };
     if let Some(msg) = problem {
-        check.push(FieldError::invalid(&path.child("apiVersion"), go_quote(api_version), msg));
+        check.push(FieldError::invalid(
+            &path.child("apiVersion"),
+            go_quote(api_version),
+            msg,
+        ));
     }
 }
 
@@ -610,10 +635,17 @@ fn metric_spec(check: &mut Check, spec: &api::MetricSpec, path: &Path) -> Option
     let before = check.len();
     let type_path = path.child("type");
     if spec.type_.is_empty() {
-        check.push(FieldError::required(&type_path, "must specify a metric source type"));
+        check.push(FieldError::required(
+            &type_path,
+            "must specify a metric source type",
+        ));
     }
     if !METRIC_SOURCE_TYPES.contains(&spec.type_.as_str()) {
-        check.push(FieldError::not_supported(&type_path, &spec.type_, &METRIC_SOURCE_TYPES));
+        check.push(FieldError::not_supported(
+            &type_path,
+            &spec.type_,
+            &METRIC_SOURCE_TYPES,
+        ));
     }
 
     // Upstream validates only the first source present in this fixed order, whatever `type` says.
@@ -644,7 +676,11 @@ fn metric_spec(check: &mut Check, spec: &api::MetricSpec, path: &Path) -> Option
     if let Some(src) = &spec.container_resource {
         present.push("containerResource");
         if present.len() == 1 {
-            target = Some(container_resource_source(check, src, &path.child("containerResource")));
+            target = Some(container_resource_source(
+                check,
+                src,
+                &path.child("containerResource"),
+            ));
         }
     }
 
@@ -655,7 +691,11 @@ fn metric_spec(check: &mut Check, spec: &api::MetricSpec, path: &Path) -> Option
         "External" => ("external", spec.external.is_some()),
         "ContainerResource" => ("containerResource", spec.container_resource.is_some()),
         _ => {
-            check.push(FieldError::not_supported(&type_path, &spec.type_, &METRIC_SOURCE_TYPES));
+            check.push(FieldError::not_supported(
+                &type_path,
+                &spec.type_,
+                &METRIC_SOURCE_TYPES,
+            ));
             ("", true)
         }
     };
@@ -667,7 +707,10 @@ fn metric_spec(check: &mut Check, spec: &api::MetricSpec, path: &Path) -> Option
     }
     if present.len() != 1 {
         for typ in present.iter().filter(|typ| **typ != expected) {
-            check.push(FieldError::forbidden(&path.child(typ), "must populate the given metric source only"));
+            check.push(FieldError::forbidden(
+                &path.child(typ),
+                "must populate the given metric source only",
+            ));
         }
     }
 
@@ -677,17 +720,29 @@ fn metric_spec(check: &mut Check, spec: &api::MetricSpec, path: &Path) -> Option
     // Clean: exactly one source, the one `type` names, and it was the one validated.
     let target = target?;
     let source = match spec.type_.as_str() {
-        "Resource" => MetricSource::Resource { name: spec.resource.as_ref()?.name.clone() },
+        "Resource" => MetricSource::Resource {
+            name: spec.resource.as_ref()?.name.clone(),
+        },
         "ContainerResource" => {
             let src = spec.container_resource.as_ref()?;
-            MetricSource::ContainerResource { name: src.name.clone(), container: src.container.clone() }
+            MetricSource::ContainerResource {
+                name: src.name.clone(),
+                container: src.container.clone(),
+            }
         }
-        "Pods" => MetricSource::Pods { metric: spec.pods.as_ref()?.metric.clone() },
+        "Pods" => MetricSource::Pods {
+            metric: spec.pods.as_ref()?.metric.clone(),
+        },
         "Object" => {
             let src = spec.object.as_ref()?;
-            MetricSource::Object { described_object: src.described_object.clone(), metric: src.metric.clone() }
+            MetricSource::Object {
+                described_object: src.described_object.clone(),
+                metric: src.metric.clone(),
+            }
         }
-        "External" => MetricSource::External { metric: spec.external.as_ref()?.metric.clone() },
+        "External" => MetricSource::External {
+            metric: spec.external.as_ref()?.metric.clone(),
+        },
         _ => return None,
     };
     match target {
@@ -713,7 +768,10 @@ type Resolved = Result<Target, FieldError>;
 fn metric_target(check: &mut Check, t: &api::MetricTarget, path: &Path) -> ParsedTarget {
     let type_path = path.child("type");
     if t.type_.is_empty() {
-        check.push(FieldError::required(&type_path, "must specify a metric target type"));
+        check.push(FieldError::required(
+            &type_path,
+            "must specify a metric target type",
+        ));
     }
     if !matches!(t.type_.as_str(), "Utilization" | "Value" | "AverageValue") {
         check.push(FieldError::invalid(
@@ -727,7 +785,11 @@ fn metric_target(check: &mut Check, t: &api::MetricTarget, path: &Path) -> Parse
     if let Some(u) = t.average_utilization
         && u < 1
     {
-        check.push(FieldError::invalid(&path.child("averageUtilization"), u.to_string(), "must be greater than 0"));
+        check.push(FieldError::invalid(
+            &path.child("averageUtilization"),
+            u.to_string(),
+            "must be greater than 0",
+        ));
     }
     ParsedTarget { value, average_value }
 }
@@ -765,7 +827,10 @@ fn positive_quantity(
 /// `validateResourceSource`; the controller reads `averageValue` first, then `averageUtilization`.
 fn resource_source(check: &mut Check, src: &api::ResourceMetricSource, path: &Path) -> Resolved {
     if src.name.is_empty() {
-        check.push(FieldError::required(&path.child("name"), "must specify a resource name"));
+        check.push(FieldError::required(
+            &path.child("name"),
+            "must specify a resource name",
+        ));
     }
     let target = resource_target(check, &src.target, &path.child("target"));
     resolve_resource_target(&src.target, &target, path)
@@ -790,7 +855,11 @@ fn container_resource_source(
         check.push(FieldError::required(&container_path, "must specify a container"));
     } else {
         for msg in dns1123_label(&src.container) {
-            check.push(FieldError::invalid(&container_path, go_quote(&src.container), msg));
+            check.push(FieldError::invalid(
+                &container_path,
+                go_quote(&src.container),
+                msg,
+            ));
         }
     }
     let target = resource_target(check, &src.target, &path.child("target"));
@@ -842,7 +911,10 @@ fn pods_source(check: &mut Check, src: &api::PodsMetricSource, path: &Path) -> R
         ));
     }
     parsed.average_value.map(Target::AverageValue).ok_or_else(|| {
-        FieldError::required(&target_path.child("averageValue"), "must specify a positive target averageValue")
+        FieldError::required(
+            &target_path.child("averageValue"),
+            "must specify a positive target averageValue",
+        )
     })
 }
 
@@ -942,27 +1014,51 @@ fn scaling_rules(
     let before = check.len();
     let default_policies = match direction {
         Direction::Up => vec![
-            api::HPAScalingPolicy { type_: "Pods".to_owned(), value: 4, period_seconds: 15 },
-            api::HPAScalingPolicy { type_: "Percent".to_owned(), value: 100, period_seconds: 15 },
+            api::HPAScalingPolicy {
+                type_: "Pods".to_owned(),
+                value: 4,
+                period_seconds: 15,
+            },
+            api::HPAScalingPolicy {
+                type_: "Percent".to_owned(),
+                value: 100,
+                period_seconds: 15,
+            },
         ],
         Direction::Down => {
-            vec![api::HPAScalingPolicy { type_: "Percent".to_owned(), value: 100, period_seconds: 15 }]
+            vec![api::HPAScalingPolicy {
+                type_: "Percent".to_owned(),
+                value: 100,
+                period_seconds: 15,
+            }]
         }
     };
-    let window = spec.and_then(|s| s.stabilization_window_seconds).or(match direction {
-        Direction::Up => Some(0),
-        // Upstream leaves it nil; the controller fills in its flag (maybeInitScaleDownStabilizationWindow).
-        Direction::Down => None,
-    });
+    let window = spec
+        .and_then(|s| s.stabilization_window_seconds)
+        .or(match direction {
+            Direction::Up => Some(0),
+            // Upstream leaves it nil; the controller fills in its flag (maybeInitScaleDownStabilizationWindow).
+            Direction::Down => None,
+        });
     let select = spec.and_then(|s| s.select_policy.as_deref()).unwrap_or("Max");
-    let policies = spec.and_then(|s| s.policies.as_ref()).unwrap_or(&default_policies);
+    let policies = spec
+        .and_then(|s| s.policies.as_ref())
+        .unwrap_or(&default_policies);
     // With the gate off the API server drops the field before validation (dropDisabledFields).
-    let tolerance = if cfg.configurable_tolerance { spec.and_then(|s| s.tolerance.as_ref()) } else { None };
+    let tolerance = if cfg.configurable_tolerance {
+        spec.and_then(|s| s.tolerance.as_ref())
+    } else {
+        None
+    };
 
     let window_path = path.child("stabilizationWindowSeconds");
     if let Some(w) = window {
         if w < 0 {
-            check.push(FieldError::invalid(&window_path, w.to_string(), "must be greater than or equal to zero"));
+            check.push(FieldError::invalid(
+                &window_path,
+                w.to_string(),
+                "must be greater than or equal to zero",
+            ));
         }
         if w > MAX_STABILIZATION_WINDOW_SECONDS {
             check.push(FieldError::invalid(
@@ -977,13 +1073,20 @@ fn scaling_rules(
         "Min" => Some(SelectPolicy::Min),
         "Disabled" => Some(SelectPolicy::Disabled),
         other => {
-            check.push(FieldError::not_supported(&path.child("selectPolicy"), other, &SELECT_POLICY_TYPES));
+            check.push(FieldError::not_supported(
+                &path.child("selectPolicy"),
+                other,
+                &SELECT_POLICY_TYPES,
+            ));
             None
         }
     };
     let policies_path = path.child("policies");
     if policies.is_empty() {
-        check.push(FieldError::required(&policies_path, "must specify at least one Policy"));
+        check.push(FieldError::required(
+            &policies_path,
+            "must specify at least one Policy",
+        ));
     }
     let mut resolved_policies = Vec::with_capacity(policies.len());
     for (i, p) in policies.iter().enumerate() {
@@ -1008,13 +1111,19 @@ fn scaling_rules(
     }
 
     if check.len() != before {
-        return ResolvedRules { rules: None, tolerance: None };
+        return ResolvedRules {
+            rules: None,
+            tolerance: None,
+        };
     }
     let stabilization_window_seconds = match window {
         Some(w) => w,
         // int32(d.Seconds()): whole seconds, truncated.
         None => {
-            let secs = cfg.downscale_stabilization.as_secs().clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+            let secs = cfg
+                .downscale_stabilization
+                .as_secs()
+                .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
             // Infallible after the clamp.
             i32::try_from(secs).unwrap_or(i32::MAX)
         }
@@ -1035,18 +1144,30 @@ fn scaling_policy(check: &mut Check, p: &api::HPAScalingPolicy, path: &Path) -> 
         "Pods" => Some(PolicyKind::Pods),
         "Percent" => Some(PolicyKind::Percent),
         other => {
-            check.push(FieldError::not_supported(&path.child("type"), other, &POLICY_TYPES));
+            check.push(FieldError::not_supported(
+                &path.child("type"),
+                other,
+                &POLICY_TYPES,
+            ));
             None
         }
     };
     let mut ok = true;
     if p.value <= 0 {
-        check.push(FieldError::invalid(&path.child("value"), p.value.to_string(), "must be greater than zero"));
+        check.push(FieldError::invalid(
+            &path.child("value"),
+            p.value.to_string(),
+            "must be greater than zero",
+        ));
         ok = false;
     }
     let period_path = path.child("periodSeconds");
     if p.period_seconds <= 0 {
-        check.push(FieldError::invalid(&period_path, p.period_seconds.to_string(), "must be greater than zero"));
+        check.push(FieldError::invalid(
+            &period_path,
+            p.period_seconds.to_string(),
+            "must be greater than zero",
+        ));
         ok = false;
     }
     if p.period_seconds > MAX_PERIOD_SECONDS {
@@ -1058,7 +1179,11 @@ fn scaling_policy(check: &mut Check, p: &api::HPAScalingPolicy, path: &Path) -> 
         ok = false;
     }
     let kind = kind.filter(|_| ok)?;
-    Some(ScalingPolicy { kind, value: p.value, period_seconds: p.period_seconds })
+    Some(ScalingPolicy {
+        kind,
+        value: p.value,
+        period_seconds: p.period_seconds,
+    })
 }
 
 // ---- name rules of apimachinery (`k8s.io/apimachinery/pkg/util/validation`) ----
@@ -1084,9 +1209,7 @@ fn matches_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
     match (b.first(), b.last()) {
-        (Some(first), Some(last)) => {
-            edge(first) && edge(last) && b.iter().all(|c| edge(c) || *c == b'-')
-        }
+        (Some(first), Some(last)) => edge(first) && edge(last) && b.iter().all(|c| edge(c) || *c == b'-'),
         _ => false,
     }
 }
@@ -1101,7 +1224,8 @@ fn matches_qualified_name_part(s: &str) -> bool {
         (Some(first), Some(last)) => {
             first.is_ascii_alphanumeric()
                 && last.is_ascii_alphanumeric()
-                && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         }
         _ => false,
     }
@@ -1158,7 +1282,11 @@ fn qualified_name(value: &str) -> Vec<String> {
             if prefix.is_empty() {
                 errs.push("prefix part must be non-empty".to_owned());
             } else {
-                errs.extend(dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
+                errs.extend(
+                    dns1123_subdomain(prefix)
+                        .into_iter()
+                        .map(|m| format!("prefix part {m}")),
+                );
             }
             *name
         }
@@ -1176,7 +1304,10 @@ fn qualified_name(value: &str) -> Vec<String> {
         errs.push("name part must be no more than 63 characters".to_owned());
     }
     if !matches_qualified_name_part(name) {
-        errs.push(format!("name part {}", regex_error(MSG, QUALIFIED_NAME_FMT, &EXAMPLES)));
+        errs.push(format!(
+            "name part {}",
+            regex_error(MSG, QUALIFIED_NAME_FMT, &EXAMPLES)
+        ));
     }
     errs
 }

@@ -5,6 +5,11 @@
 //! Specs are written as JSON over a valid base (`scaleTargetRef` apps/v1 Deployment `web`,
 //! `maxReplicas: 10`); a `null` in the override removes a base key.
 
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers: a malformed fixture must fail loudly"
+)]
+
 use jiff::SignedDuration;
 use k8s_openapi::api::autoscaling::v2::{CrossVersionObjectReference, HorizontalPodAutoscalerSpec};
 use proptest::prelude::*;
@@ -53,18 +58,30 @@ fn web() -> CrossVersionObjectReference {
 }
 
 fn cpu(target: Target) -> MetricPolicy {
-    MetricPolicy { source: MetricSource::Resource { name: "cpu".to_owned() }, target }
+    MetricPolicy {
+        source: MetricSource::Resource {
+            name: "cpu".to_owned(),
+        },
+        target,
+    }
 }
 
 fn policy(kind: PolicyKind, value: i32, period_seconds: i32) -> ScalingPolicy {
-    ScalingPolicy { kind, value, period_seconds }
+    ScalingPolicy {
+        kind,
+        value,
+        period_seconds,
+    }
 }
 
 fn default_scale_up() -> ScalingRules {
     ScalingRules {
         stabilization_window_seconds: 0,
         select_policy: SelectPolicy::Max,
-        policies: vec![policy(PolicyKind::Pods, 4, 15), policy(PolicyKind::Percent, 100, 15)],
+        policies: vec![
+            policy(PolicyKind::Pods, 4, 15),
+            policy(PolicyKind::Percent, 100, 15),
+        ],
     }
 }
 
@@ -77,7 +94,10 @@ fn default_scale_down() -> ScalingRules {
 }
 
 fn default_behavior() -> BehaviorPolicy {
-    BehaviorPolicy { scale_up: default_scale_up(), scale_down: default_scale_down() }
+    BehaviorPolicy {
+        scale_up: default_scale_up(),
+        scale_down: default_scale_down(),
+    }
 }
 
 /// What a minimal spec becomes.
@@ -121,7 +141,10 @@ fn object_metric(target: Value) -> Value {
 /// `v` with the value at the JSON pointer `pointer` set (its parent must exist).
 fn set(mut v: Value, pointer: &str, new: Value) -> Value {
     let (parent, key) = pointer.rsplit_once('/').expect("a JSON pointer");
-    let parent = v.pointer_mut(parent).and_then(Value::as_object_mut).expect("the parent is an object");
+    let parent = v
+        .pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .expect("the parent is an object");
     parent.insert(key.to_owned(), new);
     v
 }
@@ -176,7 +199,9 @@ fn accepted_specs_are_defaulted_like_the_api_server_and_the_controller() {
             want: with(|p| {
                 p.metrics = vec![
                     MetricPolicy {
-                        source: MetricSource::Resource { name: "memory".to_owned() },
+                        source: MetricSource::Resource {
+                            name: "memory".to_owned(),
+                        },
                         target: Target::AverageValue(1024 * 1024 * 1024 * 1000),
                     },
                     cpu(Target::Utilization(50)),
@@ -236,7 +261,10 @@ fn accepted_specs_are_defaulted_like_the_api_server_and_the_controller() {
                 b.scale_down = ScalingRules {
                     stabilization_window_seconds: 60,
                     select_policy: SelectPolicy::Min,
-                    policies: vec![policy(PolicyKind::Pods, 1, 30), policy(PolicyKind::Percent, 10, 60)],
+                    policies: vec![
+                        policy(PolicyKind::Pods, 1, 30),
+                        policy(PolicyKind::Percent, 10, 60),
+                    ],
                 }
             }),
         },
@@ -265,13 +293,23 @@ fn accepted_specs_are_defaulted_like_the_api_server_and_the_controller() {
                 "scaleDown": {"tolerance": "250m"},
             }})),
             cfg: cfg(),
-            want: with_behavior(|_| {}).tap(|p| p.tolerances = Tolerances { scale_up: 0.5, scale_down: 0.25 }),
+            want: with_behavior(|_| {}).tap(|p| {
+                p.tolerances = Tolerances {
+                    scale_up: 0.5,
+                    scale_down: 0.25,
+                }
+            }),
         },
         OkCase {
             name: "a tolerance set on one direction leaves the other on the flag",
             spec: spec(json!({"behavior": {"scaleDown": {"tolerance": "0"}}})),
             cfg: cfg(),
-            want: with_behavior(|_| {}).tap(|p| p.tolerances = Tolerances { scale_up: 0.1, scale_down: 0.0 }),
+            want: with_behavior(|_| {}).tap(|p| {
+                p.tolerances = Tolerances {
+                    scale_up: 0.1,
+                    scale_down: 0.0,
+                }
+            }),
         },
         OkCase {
             name: "with the tolerance gate off tolerances are dropped, even a negative one",
@@ -284,7 +322,9 @@ fn accepted_specs_are_defaulted_like_the_api_server_and_the_controller() {
         },
         OkCase {
             name: "with scale to zero on, minReplicas 0 with an External metric is accepted",
-            spec: spec(json!({"minReplicas": 0, "metrics": [external_metric(json!({"type": "Value", "value": "100"}))]})),
+            spec: spec(
+                json!({"minReplicas": 0, "metrics": [external_metric(json!({"type": "Value", "value": "100"}))]}),
+            ),
             cfg: cfg_with(|c| c.scale_to_zero = true),
             want: with(|p| {
                 p.min_replicas = 0;
@@ -298,7 +338,9 @@ fn accepted_specs_are_defaulted_like_the_api_server_and_the_controller() {
         },
         OkCase {
             name: "a ReplicationController target may omit the API group",
-            spec: spec(json!({"scaleTargetRef": {"apiVersion": "v1", "kind": "ReplicationController", "name": "rc"}})),
+            spec: spec(
+                json!({"scaleTargetRef": {"apiVersion": "v1", "kind": "ReplicationController", "name": "rc"}}),
+            ),
             cfg: cfg(),
             want: with(|p| {
                 p.scale_target_ref = CrossVersionObjectReference {
@@ -340,7 +382,10 @@ fn accepted_specs_are_defaulted_like_the_api_server_and_the_controller() {
             want: with(|p| {
                 p.metrics = ["hugepages-2Mi", "example.com/gpu"]
                     .map(|name| MetricPolicy {
-                        source: MetricSource::ContainerResource { name: name.to_owned(), container: "app".to_owned() },
+                        source: MetricSource::ContainerResource {
+                            name: name.to_owned(),
+                            container: "app".to_owned(),
+                        },
                         target: Target::AverageValue(1000),
                     })
                     .to_vec()
@@ -366,18 +411,24 @@ fn accepted_specs_are_defaulted_like_the_api_server_and_the_controller() {
         },
         OkCase {
             name: "upstream is lax: a Resource metric's name is not checked, unlike a ContainerResource's",
-            spec: spec(json!({"metrics": [{"type": "Resource", "resource": {"name": "gpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]})),
+            spec: spec(
+                json!({"metrics": [{"type": "Resource", "resource": {"name": "gpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}),
+            ),
             cfg: cfg(),
             want: with(|p| {
                 p.metrics = vec![MetricPolicy {
-                    source: MetricSource::Resource { name: "gpu".to_owned() },
+                    source: MetricSource::Resource {
+                        name: "gpu".to_owned(),
+                    },
                     target: Target::Utilization(70),
                 }]
             }),
         },
         OkCase {
             name: "upstream is lax: a Resource target of type Value is accepted and read as the utilization it carries",
-            spec: spec(json!({"metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Value", "averageUtilization": 60}}}]})),
+            spec: spec(
+                json!({"metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Value", "averageUtilization": 60}}}]}),
+            ),
             cfg: cfg(),
             want: with(|p| p.metrics = vec![cpu(Target::Utilization(60))]),
         },
@@ -397,7 +448,6 @@ trait Tap: Sized {
     }
 }
 impl Tap for HpaPolicy {}
-
 
 // ---- target resolution: how the controller reads the fields ----
 
@@ -520,13 +570,17 @@ fn refused_specs_name_every_invalid_field() {
         },
         InvalidCase {
             name: "minReplicas 0 with only a Resource metric is refused even with scale to zero on",
-            spec: spec(json!({"minReplicas": 0, "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]})),
+            spec: spec(
+                json!({"minReplicas": 0, "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]}),
+            ),
             cfg: cfg_with(|c| c.scale_to_zero = true),
             want: &[("spec.metrics", Forbidden, SCALE_TO_ZERO)],
         },
         InvalidCase {
             name: "a negative minReplicas with scale to zero on is told the lower bound is 0",
-            spec: spec(json!({"minReplicas": -1, "metrics": [external_metric(json!({"type": "Value", "value": "1"}))]})),
+            spec: spec(
+                json!({"minReplicas": -1, "metrics": [external_metric(json!({"type": "Value", "value": "1"}))]}),
+            ),
             cfg: cfg_with(|c| c.scale_to_zero = true),
             want: &[("spec.minReplicas", Invalid, "must be greater than or equal to 0")],
         },
@@ -559,25 +613,42 @@ fn refused_specs_name_every_invalid_field() {
             name: "a scaleTargetRef without kind and name requires both",
             spec: spec(json!({"scaleTargetRef": {"apiVersion": "apps/v1"}})),
             cfg: cfg(),
-            want: &[("spec.scaleTargetRef.kind", Required, ""), ("spec.scaleTargetRef.name", Required, "")],
+            want: &[
+                ("spec.scaleTargetRef.kind", Required, ""),
+                ("spec.scaleTargetRef.name", Required, ""),
+            ],
         },
         InvalidCase {
             name: "a scaleTargetRef apiVersion without a group is refused for a Deployment",
             spec: spec(json!({"scaleTargetRef": {"apiVersion": "v1", "kind": "Deployment", "name": "web"}})),
             cfg: cfg(),
-            want: &[("spec.scaleTargetRef.apiVersion", Invalid, "apiVersion must specify API group")],
+            want: &[(
+                "spec.scaleTargetRef.apiVersion",
+                Invalid,
+                "apiVersion must specify API group",
+            )],
         },
         InvalidCase {
             name: "a scaleTargetRef without apiVersion is refused for a Deployment",
             spec: spec(json!({"scaleTargetRef": {"kind": "Deployment", "name": "web"}})),
             cfg: cfg(),
-            want: &[("spec.scaleTargetRef.apiVersion", Invalid, "apiVersion must specify API group")],
+            want: &[(
+                "spec.scaleTargetRef.apiVersion",
+                Invalid,
+                "apiVersion must specify API group",
+            )],
         },
         InvalidCase {
             name: "an apiVersion with two slashes does not parse",
-            spec: spec(json!({"scaleTargetRef": {"apiVersion": "apps/v1/x", "kind": "Deployment", "name": "web"}})),
+            spec: spec(
+                json!({"scaleTargetRef": {"apiVersion": "apps/v1/x", "kind": "Deployment", "name": "web"}}),
+            ),
             cfg: cfg(),
-            want: &[("spec.scaleTargetRef.apiVersion", Invalid, "unexpected GroupVersion string: apps/v1/x")],
+            want: &[(
+                "spec.scaleTargetRef.apiVersion",
+                Invalid,
+                "unexpected GroupVersion string: apps/v1/x",
+            )],
         },
         InvalidCase {
             name: "kind and name must be path segments",
@@ -601,10 +672,16 @@ fn refused_specs_name_every_invalid_field() {
         },
         InvalidCase {
             name: "an empty metric type is required and unsupported",
-            spec: spec(json!({"metrics": [{"resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]})),
+            spec: spec(
+                json!({"metrics": [{"resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]}),
+            ),
             cfg: cfg(),
             want: &[
-                ("spec.metrics[0].type", Required, "must specify a metric source type"),
+                (
+                    "spec.metrics[0].type",
+                    Required,
+                    "must specify a metric source type",
+                ),
                 ("spec.metrics[0].type", NotSupported, TYPES),
             ],
         },
@@ -633,16 +710,26 @@ fn refused_specs_name_every_invalid_field() {
             }]})),
             cfg: cfg(),
             want: &[
-                ("spec.metrics[0].pods.metric.name", Required, "must specify a metric name"),
+                (
+                    "spec.metrics[0].pods.metric.name",
+                    Required,
+                    "must specify a metric name",
+                ),
                 ("spec.metrics[0].pods", Forbidden, ONLY),
             ],
         },
         // Resource and ContainerResource
         InvalidCase {
             name: "a Resource metric needs a resource name",
-            spec: spec(json!({"metrics": [{"type": "Resource", "resource": {"name": "", "target": {"type": "Utilization", "averageUtilization": 50}}}]})),
+            spec: spec(
+                json!({"metrics": [{"type": "Resource", "resource": {"name": "", "target": {"type": "Utilization", "averageUtilization": 50}}}]}),
+            ),
             cfg: cfg(),
-            want: &[("spec.metrics[0].resource.name", Required, "must specify a resource name")],
+            want: &[(
+                "spec.metrics[0].resource.name",
+                Required,
+                "must specify a resource name",
+            )],
         },
         InvalidCase {
             name: "a Resource target needs a utilization or an average value",
@@ -656,7 +743,9 @@ fn refused_specs_name_every_invalid_field() {
         },
         InvalidCase {
             name: "a Resource target may not set both a utilization and an average value",
-            spec: spec(resource(json!({"type": "Utilization", "averageUtilization": 50, "averageValue": "100m"}))),
+            spec: spec(resource(
+                json!({"type": "Utilization", "averageUtilization": 50, "averageValue": "100m"}),
+            )),
             cfg: cfg(),
             want: &[(
                 "spec.metrics[0].resource.target.averageValue",
@@ -668,7 +757,11 @@ fn refused_specs_name_every_invalid_field() {
             name: "averageUtilization must be at least 1",
             spec: spec(resource(json!({"type": "Utilization", "averageUtilization": 0}))),
             cfg: cfg(),
-            want: &[("spec.metrics[0].resource.target.averageUtilization", Invalid, "must be greater than 0")],
+            want: &[(
+                "spec.metrics[0].resource.target.averageUtilization",
+                Invalid,
+                "must be greater than 0",
+            )],
         },
         InvalidCase {
             name: "a target type is required and must be one of Utilization, Value, AverageValue",
@@ -678,9 +771,21 @@ fn refused_specs_name_every_invalid_field() {
             ]})),
             cfg: cfg(),
             want: &[
-                ("spec.metrics[0].resource.target.type", Required, "must specify a metric target type"),
-                ("spec.metrics[0].resource.target.type", Invalid, "must be either Utilization, Value, or AverageValue"),
-                ("spec.metrics[1].resource.target.type", Invalid, "must be either Utilization, Value, or AverageValue"),
+                (
+                    "spec.metrics[0].resource.target.type",
+                    Required,
+                    "must specify a metric target type",
+                ),
+                (
+                    "spec.metrics[0].resource.target.type",
+                    Invalid,
+                    "must be either Utilization, Value, or AverageValue",
+                ),
+                (
+                    "spec.metrics[1].resource.target.type",
+                    Invalid,
+                    "must be either Utilization, Value, or AverageValue",
+                ),
             ],
         },
         InvalidCase {
@@ -691,8 +796,16 @@ fn refused_specs_name_every_invalid_field() {
             ]})),
             cfg: cfg(),
             want: &[
-                ("spec.metrics[0].resource.target.averageValue", Invalid, "must be positive"),
-                ("spec.metrics[1].external.target.value", Invalid, "must be positive"),
+                (
+                    "spec.metrics[0].resource.target.averageValue",
+                    Invalid,
+                    "must be positive",
+                ),
+                (
+                    "spec.metrics[1].external.target.value",
+                    Invalid,
+                    "must be positive",
+                ),
             ],
         },
         InvalidCase {
@@ -703,9 +816,15 @@ fn refused_specs_name_every_invalid_field() {
         },
         InvalidCase {
             name: "a ContainerResource metric needs a container",
-            spec: spec(json!({"metrics": [{"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "", "target": {"type": "Utilization", "averageUtilization": 50}}}]})),
+            spec: spec(
+                json!({"metrics": [{"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "", "target": {"type": "Utilization", "averageUtilization": 50}}}]}),
+            ),
             cfg: cfg(),
-            want: &[("spec.metrics[0].containerResource.container", Required, "must specify a container")],
+            want: &[(
+                "spec.metrics[0].containerResource.container",
+                Required,
+                "must specify a container",
+            )],
         },
         InvalidCase {
             name: "a ContainerResource container must be a DNS-1123 label",
@@ -715,8 +834,16 @@ fn refused_specs_name_every_invalid_field() {
             ]})),
             cfg: cfg(),
             want: &[
-                ("spec.metrics[0].containerResource.container", Invalid, CONTAINER_LABEL),
-                ("spec.metrics[1].containerResource.container", Invalid, "must not contain dots"),
+                (
+                    "spec.metrics[0].containerResource.container",
+                    Invalid,
+                    CONTAINER_LABEL,
+                ),
+                (
+                    "spec.metrics[1].containerResource.container",
+                    Invalid,
+                    "must not contain dots",
+                ),
             ],
         },
         InvalidCase {
@@ -728,18 +855,40 @@ fn refused_specs_name_every_invalid_field() {
             ]})),
             cfg: cfg(),
             want: &[
-                ("spec.metrics[0].containerResource.name", Invalid, "must be a standard resource type or fully qualified"),
-                ("spec.metrics[0].containerResource.name", Invalid, "must be a standard resource for containers"),
-                ("spec.metrics[1].containerResource.name", Invalid, "must be a standard resource for containers"),
-                ("spec.metrics[2].containerResource.name", Invalid, "doesn't follow extended resource name standard"),
+                (
+                    "spec.metrics[0].containerResource.name",
+                    Invalid,
+                    "must be a standard resource type or fully qualified",
+                ),
+                (
+                    "spec.metrics[0].containerResource.name",
+                    Invalid,
+                    "must be a standard resource for containers",
+                ),
+                (
+                    "spec.metrics[1].containerResource.name",
+                    Invalid,
+                    "must be a standard resource for containers",
+                ),
+                (
+                    "spec.metrics[2].containerResource.name",
+                    Invalid,
+                    "doesn't follow extended resource name standard",
+                ),
             ],
         },
         // Pods, Object, External
         InvalidCase {
             name: "a Pods metric needs an averageValue",
-            spec: spec(json!({"metrics": [{"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {"type": "Value", "value": "10"}}}]})),
+            spec: spec(
+                json!({"metrics": [{"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {"type": "Value", "value": "10"}}}]}),
+            ),
             cfg: cfg(),
-            want: &[("spec.metrics[0].pods.target.averageValue", Required, "must specify a positive target averageValue")],
+            want: &[(
+                "spec.metrics[0].pods.target.averageValue",
+                Required,
+                "must specify a positive target averageValue",
+            )],
         },
         InvalidCase {
             name: "a metric name is required and must be a path segment",
@@ -749,8 +898,16 @@ fn refused_specs_name_every_invalid_field() {
             ]})),
             cfg: cfg(),
             want: &[
-                ("spec.metrics[0].external.metric.name", Required, "must specify a metric name"),
-                ("spec.metrics[1].external.metric.name", Invalid, "may not contain '/'"),
+                (
+                    "spec.metrics[0].external.metric.name",
+                    Required,
+                    "must specify a metric name",
+                ),
+                (
+                    "spec.metrics[1].external.metric.name",
+                    Invalid,
+                    "may not contain '/'",
+                ),
             ],
         },
         InvalidCase {
@@ -764,14 +921,22 @@ fn refused_specs_name_every_invalid_field() {
             want: &[
                 ("spec.metrics[0].object.describedObject.kind", Required, ""),
                 ("spec.metrics[0].object.describedObject.name", Required, ""),
-                ("spec.metrics[0].object.describedObject.apiVersion", Invalid, "unexpected GroupVersion string: a/b/c"),
+                (
+                    "spec.metrics[0].object.describedObject.apiVersion",
+                    Invalid,
+                    "unexpected GroupVersion string: a/b/c",
+                ),
             ],
         },
         InvalidCase {
             name: "an Object target needs a value or an averageValue",
             spec: spec(json!({"metrics": [object_metric(json!({"type": "Value"}))]})),
             cfg: cfg(),
-            want: &[("spec.metrics[0].object.target.averageValue", Required, "must set either a target value or averageValue")],
+            want: &[(
+                "spec.metrics[0].object.target.averageValue",
+                Required,
+                "must set either a target value or averageValue",
+            )],
         },
         InvalidCase {
             name: "an External target needs a value or an averageValue",
@@ -785,7 +950,9 @@ fn refused_specs_name_every_invalid_field() {
         },
         InvalidCase {
             name: "an External target may not set both a value and an averageValue",
-            spec: spec(json!({"metrics": [external_metric(json!({"type": "Value", "value": "1", "averageValue": "1"}))]})),
+            spec: spec(
+                json!({"metrics": [external_metric(json!({"type": "Value", "value": "1", "averageValue": "1"}))]}),
+            ),
             cfg: cfg(),
             want: &[(
                 "spec.metrics[0].external.target.value",
@@ -814,8 +981,16 @@ fn refused_specs_name_every_invalid_field() {
             }})),
             cfg: cfg(),
             want: &[
-                ("spec.behavior.scaleUp.stabilizationWindowSeconds", Invalid, "must be greater than or equal to zero"),
-                ("spec.behavior.scaleDown.stabilizationWindowSeconds", Invalid, "must be less than or equal to 3600"),
+                (
+                    "spec.behavior.scaleUp.stabilizationWindowSeconds",
+                    Invalid,
+                    "must be greater than or equal to zero",
+                ),
+                (
+                    "spec.behavior.scaleDown.stabilizationWindowSeconds",
+                    Invalid,
+                    "must be less than or equal to 3600",
+                ),
             ],
         },
         InvalidCase {
@@ -832,7 +1007,11 @@ fn refused_specs_name_every_invalid_field() {
             name: "an explicitly empty policies list is refused (only an absent one is defaulted)",
             spec: spec(json!({"behavior": {"scaleDown": {"policies": []}}})),
             cfg: cfg(),
-            want: &[("spec.behavior.scaleDown.policies", Required, "must specify at least one Policy")],
+            want: &[(
+                "spec.behavior.scaleDown.policies",
+                Required,
+                "must specify at least one Policy",
+            )],
         },
         InvalidCase {
             name: "each policy needs a known type, a positive value and a period within 1..=1800",
@@ -842,18 +1021,42 @@ fn refused_specs_name_every_invalid_field() {
             ]}))),
             cfg: cfg(),
             want: &[
-                ("spec.behavior.scaleUp.policies[0].type", NotSupported, r#"supported values: "Percent", "Pods""#),
-                ("spec.behavior.scaleUp.policies[0].value", Invalid, "must be greater than zero"),
-                ("spec.behavior.scaleUp.policies[0].periodSeconds", Invalid, "must be greater than zero"),
-                ("spec.behavior.scaleUp.policies[1].value", Invalid, "must be greater than zero"),
-                ("spec.behavior.scaleUp.policies[1].periodSeconds", Invalid, "must be less than or equal to 1800"),
+                (
+                    "spec.behavior.scaleUp.policies[0].type",
+                    NotSupported,
+                    r#"supported values: "Percent", "Pods""#,
+                ),
+                (
+                    "spec.behavior.scaleUp.policies[0].value",
+                    Invalid,
+                    "must be greater than zero",
+                ),
+                (
+                    "spec.behavior.scaleUp.policies[0].periodSeconds",
+                    Invalid,
+                    "must be greater than zero",
+                ),
+                (
+                    "spec.behavior.scaleUp.policies[1].value",
+                    Invalid,
+                    "must be greater than zero",
+                ),
+                (
+                    "spec.behavior.scaleUp.policies[1].periodSeconds",
+                    Invalid,
+                    "must be less than or equal to 1800",
+                ),
             ],
         },
         InvalidCase {
             name: "a negative tolerance is refused when the tolerance gate is on",
             spec: spec(json!({"behavior": {"scaleDown": {"tolerance": "-0.001"}}})),
             cfg: cfg(),
-            want: &[("spec.behavior.scaleDown.tolerance", Invalid, "must be greater than or equal to 0")],
+            want: &[(
+                "spec.behavior.scaleDown.tolerance",
+                Invalid,
+                "must be greater than or equal to 0",
+            )],
         },
         InvalidCase {
             name: "an unparsable tolerance is refused when the tolerance gate is on",
@@ -878,10 +1081,22 @@ fn refused_specs_name_every_invalid_field() {
             want: &[
                 ("spec.maxReplicas", Invalid, MIN_REPLICAS_MSG),
                 ("spec.scaleTargetRef.kind", Required, ""),
-                ("spec.metrics[0].pods.target.averageValue", Invalid, "must be positive"),
+                (
+                    "spec.metrics[0].pods.target.averageValue",
+                    Invalid,
+                    "must be positive",
+                ),
                 ("spec.metrics[1].type", NotSupported, TYPES),
-                ("spec.behavior.scaleUp.selectPolicy", NotSupported, r#"supported values: "Disabled", "Max", "Min""#),
-                ("spec.behavior.scaleDown.policies[0].value", Invalid, "must be greater than zero"),
+                (
+                    "spec.behavior.scaleUp.selectPolicy",
+                    NotSupported,
+                    r#"supported values: "Disabled", "Max", "Min""#,
+                ),
+                (
+                    "spec.behavior.scaleDown.policies[0].value",
+                    Invalid,
+                    "must be greater than zero",
+                ),
             ],
         },
     ];
@@ -901,7 +1116,11 @@ fn refused_specs_name_every_invalid_field() {
             .collect();
         assert_eq!(got, case.want.to_vec(), "{}", case.name);
         if case.want.iter().any(|w| w.2 == "*") {
-            assert!(errors.iter().all(|e| !e.message.is_empty()), "{}: a parser error says why", case.name);
+            assert!(
+                errors.iter().all(|e| !e.message.is_empty()),
+                "{}: a parser error says why",
+                case.name
+            );
         }
     }
 }
@@ -944,7 +1163,8 @@ fn a_field_error_carries_the_offending_value_apart_from_the_message() {
         }]
     );
     let round_trip: FieldError =
-        serde_json::from_value(serde_json::to_value(&err.errors[0]).expect("serialize")).expect("deserialize");
+        serde_json::from_value(serde_json::to_value(&err.errors[0]).expect("serialize"))
+            .expect("deserialize");
     assert_eq!(round_trip, err.errors[0]);
 }
 
