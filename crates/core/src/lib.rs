@@ -16,4 +16,3 @@ pub mod selector;
 pub mod testing;
 
 pub use jiff::{SignedDuration, Timestamp};
-

@@ -9,7 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::autoscaling::v2::MetricIdentifier;
 use swell_core::testing;
 use swell_pod_autoscaler::{
-    ControllerConfig, History, HpaInput, HpaKey, MetricInput, PodInfo, PodSample, PodSamples, ScaleTarget, decide,
+    ControllerConfig, History, HpaInput, HpaKey, MetricInput, PodInfo, PodSample, PodSamples, ScaleTarget,
+    decide,
     input::RequestKey,
     policy::{HpaPolicy, MetricPolicy, MetricSource, Target, Tolerances},
 };
@@ -26,11 +27,22 @@ fn policy() -> HpaPolicy {
         min_replicas: 1,
         max_replicas: 5_000,
         metrics: vec![
-            MetricPolicy { source: MetricSource::Resource { name: "cpu".into() }, target: Target::Utilization(60) },
-            MetricPolicy { source: MetricSource::Resource { name: "memory".into() }, target: Target::Utilization(75) },
+            MetricPolicy {
+                source: MetricSource::Resource { name: "cpu".into() },
+                target: Target::Utilization(60),
+            },
+            MetricPolicy {
+                source: MetricSource::Resource {
+                    name: "memory".into(),
+                },
+                target: Target::Utilization(75),
+            },
             MetricPolicy {
                 source: MetricSource::Pods {
-                    metric: MetricIdentifier { name: "http_requests_per_second".into(), selector: None },
+                    metric: MetricIdentifier {
+                        name: "http_requests_per_second".into(),
+                        selector: None,
+                    },
                 },
                 target: Target::AverageValue(50_000),
             },
@@ -85,7 +97,11 @@ fn bench(c: &mut Criterion) {
     ];
     let input = HpaInput::new(
         HpaKey::new("shop", "web"),
-        ScaleTarget { spec_replicas: PODS as i32, status_replicas: PODS as i32, selector: "app=web".into() },
+        ScaleTarget {
+            spec_replicas: PODS as i32,
+            status_replicas: PODS as i32,
+            selector: "app=web".into(),
+        },
         infos,
         metrics,
     );
@@ -105,7 +121,11 @@ fn bench(c: &mut Criterion) {
         )
     });
     c.bench_function("hpa_decision/digest_1000_pods", |b| {
-        b.iter(|| pods.iter().map(|p| PodInfo::from_pod(p, &keys, &cfg)).collect::<Vec<_>>())
+        b.iter(|| {
+            pods.iter()
+                .map(|p| PodInfo::from_pod(p, &keys, &cfg))
+                .collect::<Vec<_>>()
+        })
     });
 }
 

@@ -56,14 +56,23 @@ impl History {
     /// count counts as a recommendation, so that a restart does not allow an immediate scale-down.
     pub fn record_initial(&mut self, current_replicas: i32, now: Timestamp) {
         if self.recommendations.is_empty() {
-            self.recommendations.push(TimestampedRecommendation { replicas: current_replicas, timestamp: now });
+            self.recommendations.push(TimestampedRecommendation {
+                replicas: current_replicas,
+                timestamp: now,
+            });
         }
     }
 
     /// Upstream `storeScaleEvent`: after a successful rescale on the behavior path, remember the change,
     /// reusing the last slot older than the direction's longest policy period. Nothing is stored on
     /// the legacy path (`behavior` is `None`).
-    pub fn record_scale_event(&mut self, behavior: Option<&BehaviorPolicy>, previous: i32, new: i32, now: Timestamp) {
+    pub fn record_scale_event(
+        &mut self,
+        behavior: Option<&BehaviorPolicy>,
+        previous: i32,
+        new: i32,
+        now: Timestamp,
+    ) {
         let Some(behavior) = behavior else { return };
         let (events, rules, change) = if new > previous {
             (&mut self.scale_up_events, &behavior.scale_up, new - previous)
@@ -80,7 +89,11 @@ impl History {
                 reuse = Some(i);
             }
         }
-        let event = ScaleEvent { change, timestamp: now, outdated: false };
+        let event = ScaleEvent {
+            change,
+            timestamp: now,
+            outdated: false,
+        };
         match reuse {
             Some(i) => events[i] = event,
             None => events.push(event),
@@ -89,7 +102,8 @@ impl History {
 }
 
 fn before(now: Timestamp, seconds: i64) -> Timestamp {
-    now.saturating_sub(SignedDuration::from_secs(seconds)).unwrap_or(Timestamp::MIN)
+    now.saturating_sub(SignedDuration::from_secs(seconds))
+        .unwrap_or(Timestamp::MIN)
 }
 
 /// `AbleToScale` reasons set by normalization.
@@ -158,9 +172,15 @@ impl LimitReason {
     pub fn message(&self) -> &'static str {
         match self {
             LimitReason::DesiredWithinRange => "the desired count is within the acceptable range",
-            LimitReason::ScaleUpLimit => "the desired replica count is increasing faster than the maximum scale rate",
-            LimitReason::ScaleDownLimit => "the desired replica count is decreasing faster than the maximum scale rate",
-            LimitReason::TooManyReplicas => "the desired replica count is more than the maximum replica count",
+            LimitReason::ScaleUpLimit => {
+                "the desired replica count is increasing faster than the maximum scale rate"
+            }
+            LimitReason::ScaleDownLimit => {
+                "the desired replica count is decreasing faster than the maximum scale rate"
+            }
+            LimitReason::TooManyReplicas => {
+                "the desired replica count is more than the maximum replica count"
+            }
             LimitReason::TooFewReplicas => "the desired replica count is less than the minimum replica count",
         }
     }
@@ -219,7 +239,11 @@ pub struct Normalization {
 /// Upstream `calculateScaleUpLimit` (legacy): `max(2 x current, 4)`.
 pub fn legacy_scale_up_limit(current: i32) -> i32 {
     let v = (2.0 * f64::from(current)).max(4.0);
-    if v >= f64::from(i32::MAX) { i32::MAX } else { v as i32 }
+    if v >= f64::from(i32::MAX) {
+        i32::MAX
+    } else {
+        v as i32
+    }
 }
 
 /// The legacy path: stabilize over the downscale window, then `convertDesiredReplicasWithRules`.
@@ -244,7 +268,10 @@ pub fn normalize_legacy(
             max_rec = rec.replicas;
         }
     }
-    let fresh = TimestampedRecommendation { replicas: proposal, timestamp: now };
+    let fresh = TimestampedRecommendation {
+        replicas: proposal,
+        timestamp: now,
+    };
     match stale {
         Some(i) => history.recommendations[i] = fresh,
         None => history.recommendations.push(fresh),
@@ -325,7 +352,10 @@ pub fn normalize_with_behavior(
     if stabilized > down_rec {
         stabilized = down_rec;
     }
-    let fresh = TimestampedRecommendation { replicas: proposal, timestamp: now };
+    let fresh = TimestampedRecommendation {
+        replicas: proposal,
+        timestamp: now,
+    };
     match stale {
         Some(i) => history.recommendations[i] = fresh,
         None => history.recommendations.push(fresh),
@@ -350,7 +380,12 @@ pub fn normalize_with_behavior(
         if stabilized > max_allowed {
             (max_allowed, reason, Some(limit), Some(rules.select_policy))
         } else {
-            (stabilized, LimitReason::DesiredWithinRange, Some(limit), Some(rules.select_policy))
+            (
+                stabilized,
+                LimitReason::DesiredWithinRange,
+                Some(limit),
+                Some(rules.select_policy),
+            )
         }
     } else if stabilized < current {
         let rules = &behavior.scale_down;
@@ -363,7 +398,12 @@ pub fn normalize_with_behavior(
         if stabilized < min_allowed {
             (min_allowed, reason, Some(limit), Some(rules.select_policy))
         } else {
-            (stabilized, LimitReason::DesiredWithinRange, Some(limit), Some(rules.select_policy))
+            (
+                stabilized,
+                LimitReason::DesiredWithinRange,
+                Some(limit),
+                Some(rules.select_policy),
+            )
         }
     } else {
         (stabilized, LimitReason::DesiredWithinRange, None, None)
@@ -390,7 +430,10 @@ pub fn normalize_with_behavior(
 /// Sum of the changes recorded within the last `period_seconds` (upstream `getReplicasChangePerPeriod`).
 fn change_in_period(events: &[ScaleEvent], period_seconds: i32, now: Timestamp) -> i32 {
     let cutoff = before(now, i64::from(period_seconds));
-    events.iter().filter(|e| e.timestamp > cutoff).fold(0i32, |acc, e| acc.saturating_add(e.change))
+    events
+        .iter()
+        .filter(|e| e.timestamp > cutoff)
+        .fold(0i32, |acc, e| acc.saturating_add(e.change))
 }
 
 /// Upstream `calculateScaleUpLimitWithScalingRules` / `calculateScaleDownLimitWithBehaviors`.
@@ -416,7 +459,9 @@ fn policy_limit(
             (PolicyKind::Pods, true) => start.saturating_add(p.value),
             (PolicyKind::Pods, false) => start.saturating_sub(p.value),
             // Rounded up so that a small percentage of a small count still adds a pod.
-            (PolicyKind::Percent, true) => saturate(f64::from(start) * (1.0 + f64::from(p.value) / 100.0), f64::ceil),
+            (PolicyKind::Percent, true) => {
+                saturate(f64::from(start) * (1.0 + f64::from(p.value) / 100.0), f64::ceil)
+            }
             // Truncated towards zero, as Go's int32() conversion does.
             (PolicyKind::Percent, false) => {
                 saturate(f64::from(start) * (1.0 - f64::from(p.value) / 100.0), f64::trunc)
@@ -429,7 +474,11 @@ fn policy_limit(
             period_start_replicas: start,
             limit,
         });
-        result = if pick_larger { result.max(limit) } else { result.min(limit) };
+        result = if pick_larger {
+            result.max(limit)
+        } else {
+            result.min(limit)
+        };
     }
     result
 }

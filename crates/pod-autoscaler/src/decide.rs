@@ -13,8 +13,8 @@
 use jiff::Timestamp;
 use k8s_openapi::{
     api::autoscaling::v2::{
-        ContainerResourceMetricStatus, ExternalMetricStatus, MetricIdentifier, MetricStatus, MetricValueStatus,
-        ObjectMetricStatus, PodsMetricStatus, ResourceMetricStatus,
+        ContainerResourceMetricStatus, ExternalMetricStatus, MetricIdentifier, MetricStatus,
+        MetricValueStatus, ObjectMetricStatus, PodsMetricStatus, ResourceMetricStatus,
     },
     apimachinery::pkg::{api::resource::Quantity as K8sQuantity, apis::meta::v1::LabelSelector},
 };
@@ -161,11 +161,20 @@ pub struct Completion {
 impl Decision {
     /// Finishes the decision with the result of the scale write (`Ok(())` when there was none to
     /// do), recording the scale event in `history` on success as upstream `storeScaleEvent` does.
-    pub fn complete(&self, write: Result<(), String>, history: &mut History, policy: &HpaPolicy) -> Completion {
+    pub fn complete(
+        &self,
+        write: Result<(), String>,
+        history: &mut History,
+        policy: &HpaPolicy,
+    ) -> Completion {
         let mut events = self.events.clone();
         let mut status = self.status.clone();
         if !self.rescale {
-            return Completion { status, events, error: self.error.clone() };
+            return Completion {
+                status,
+                events,
+                error: self.error.clone(),
+            };
         }
         match write {
             Ok(()) => {
@@ -174,12 +183,18 @@ impl Decision {
                     ABLE_TO_SCALE,
                     ConditionStatus::True,
                     "SucceededRescale",
-                    format!("the HPA controller was able to update the target scale to {}", self.desired_replicas),
+                    format!(
+                        "the HPA controller was able to update the target scale to {}",
+                        self.desired_replicas
+                    ),
                     self.now,
                 );
                 events.push(Event::normal(
                     "SuccessfulRescale",
-                    format!("New size: {}; reason: {}", self.desired_replicas, self.rescale_reason),
+                    format!(
+                        "New size: {}; reason: {}",
+                        self.desired_replicas, self.rescale_reason
+                    ),
                 ));
                 history.record_scale_event(
                     policy.behavior.as_ref(),
@@ -217,12 +232,19 @@ impl Decision {
                 status.current_replicas = self.current_replicas;
                 status.desired_replicas = self.desired_replicas;
                 status.last_scale_time = Some(self.now);
-                Completion { status, events, error: self.error.clone() }
+                Completion {
+                    status,
+                    events,
+                    error: self.error.clone(),
+                }
             }
             Err(e) => {
                 events.push(Event::warning(
                     "FailedRescale",
-                    format!("New size: {}; reason: {}; error: {}", self.desired_replicas, self.rescale_reason, e),
+                    format!(
+                        "New size: {}; reason: {}; error: {}",
+                        self.desired_replicas, self.rescale_reason, e
+                    ),
                 ));
                 set_condition(
                     &mut status.conditions,
@@ -238,11 +260,14 @@ impl Decision {
                     "{}/{}/{}",
                     policy.scale_target_ref.kind, self.key.namespace, policy.scale_target_ref.name
                 );
-                Completion { status, events, error: Some(format!("failed to rescale {reference}: {e}")) }
+                Completion {
+                    status,
+                    events,
+                    error: Some(format!("failed to rescale {reference}: {e}")),
+                }
             }
         }
     }
-
 
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -275,10 +300,12 @@ impl Decision {
 }
 
 fn has_object_or_external(policy: &HpaPolicy) -> bool {
-    policy
-        .metrics
-        .iter()
-        .any(|m| matches!(m.source, MetricSource::Object { .. } | MetricSource::External { .. }))
+    policy.metrics.iter().any(|m| {
+        matches!(
+            m.source,
+            MetricSource::Object { .. } | MetricSource::External { .. }
+        )
+    })
 }
 
 /// Decides one reconcile of one HPA. Pure: the same arguments give the same decision; the only
@@ -365,8 +392,15 @@ pub fn decide(
     }
 
     if needs_metrics {
-        let computed =
-            compute_replicas_for_metrics(input, policy, cfg, now, &mut conditions, &mut events, &mut explanation);
+        let computed = compute_replicas_for_metrics(
+            input,
+            policy,
+            cfg,
+            now,
+            &mut conditions,
+            &mut events,
+            &mut explanation,
+        );
         metric_statuses = computed.statuses;
         match computed.replicas {
             None => {
@@ -405,7 +439,15 @@ pub fn decide(
                     rescale_reason = "All metrics below target".to_string();
                 }
                 let normalization = match &policy.behavior {
-                    None => normalize_legacy(history, desired, current, min, max, cfg.downscale_stabilization, now),
+                    None => normalize_legacy(
+                        history,
+                        desired,
+                        current,
+                        min,
+                        max,
+                        cfg.downscale_stabilization,
+                        now,
+                    ),
                     Some(b) => normalize_with_behavior(history, b, desired, current, min, max, now),
                 };
                 set_condition(
@@ -419,7 +461,11 @@ pub fn decide(
                 set_condition(
                     &mut conditions,
                     SCALING_LIMITED,
-                    if normalization.limited { ConditionStatus::True } else { ConditionStatus::False },
+                    if normalization.limited {
+                        ConditionStatus::True
+                    } else {
+                        ConditionStatus::False
+                    },
                     normalization.limit_reason.as_str(),
                     normalization.limit_reason.message().to_string(),
                     now,
@@ -440,6 +486,8 @@ pub fn decide(
 
     if !rescale {
         desired = current;
+        // The reason only names a change that happens.
+        rescale_reason.clear();
     }
     explanation.desired_replicas = desired;
     explanation.rescale = rescale;
@@ -486,27 +534,57 @@ fn compute_replicas_for_metrics(
             now,
         );
         explanation.gate = Some(Gate::InvalidSelector);
-        return Computed { replicas: None, statuses: Vec::new(), error: Some(msg.to_string()) };
+        return Computed {
+            replicas: None,
+            statuses: Vec::new(),
+            error: Some(msg.to_string()),
+        };
     }
     if let Err(e) = Selector::parse(selector_str) {
         let msg = format!("couldn't convert selector into a corresponding internal selector object: {e}");
         events.push(Event::warning("InvalidSelector", msg.clone()));
-        set_condition(conditions, SCALING_ACTIVE, ConditionStatus::False, "InvalidSelector", msg.clone(), now);
+        set_condition(
+            conditions,
+            SCALING_ACTIVE,
+            ConditionStatus::False,
+            "InvalidSelector",
+            msg.clone(),
+            now,
+        );
         explanation.gate = Some(Gate::InvalidSelector);
-        return Computed { replicas: None, statuses: Vec::new(), error: Some(msg) };
+        return Computed {
+            replicas: None,
+            statuses: Vec::new(),
+            error: Some(msg),
+        };
     }
     if input.selecting_hpas.len() > 1 {
-        let list: Vec<String> =
-            input.selecting_hpas.iter().take(2).map(|k| format!("{{{} {}}}", k.name, k.namespace)).collect();
+        let list: Vec<String> = input
+            .selecting_hpas
+            .iter()
+            .take(2)
+            .map(|k| format!("{{{} {}}}", k.name, k.namespace))
+            .collect();
         let msg = format!(
             "pods by selector {} are controlled by more than one HPA (e.g. [{}])",
             selector_str,
             list.join(" ")
         );
         events.push(Event::warning("AmbiguousSelector", msg.clone()));
-        set_condition(conditions, SCALING_ACTIVE, ConditionStatus::False, "AmbiguousSelector", msg.clone(), now);
+        set_condition(
+            conditions,
+            SCALING_ACTIVE,
+            ConditionStatus::False,
+            "AmbiguousSelector",
+            msg.clone(),
+            now,
+        );
         explanation.gate = Some(Gate::AmbiguousSelector);
-        return Computed { replicas: None, statuses: Vec::new(), error: Some(msg) };
+        return Computed {
+            replicas: None,
+            statuses: Vec::new(),
+            error: Some(msg),
+        };
     }
 
     let spec_replicas = input.scale.spec_replicas;
@@ -516,10 +594,22 @@ fn compute_replicas_for_metrics(
     let mut metric = String::new();
     let mut invalid = 0usize;
     let mut first_error: Option<(String, String, String)> = None; // (reason, condition message, error)
-    let band = (1.0 - policy.tolerances.scale_down, 1.0 + policy.tolerances.scale_up);
+    let band = (
+        1.0 - policy.tolerances.scale_down,
+        1.0 + policy.tolerances.scale_up,
+    );
 
     for (i, m) in policy.metrics.iter().enumerate() {
-        let outcome = compute_metric(input, m, input.metrics.get(i), &request_keys, policy, cfg, now, &mut statuses[i]);
+        let outcome = compute_metric(
+            input,
+            m,
+            input.metrics.get(i),
+            &request_keys,
+            policy,
+            cfg,
+            now,
+            &mut statuses[i],
+        );
         let (result, name) = match outcome {
             Ok((proposal, name)) => {
                 if replicas == 0 || proposal.replicas > replicas {
@@ -531,8 +621,14 @@ fn compute_replicas_for_metrics(
             Err(f) => {
                 events.push(Event::warning(f.reason, f.event_message.clone()));
                 invalid += 1;
-                let condition_message = format!("the HPA was unable to compute the replica count: {}", f.event_message);
-                let result = MetricResult::Failed { reason: f.reason.to_string(), message: f.event_message.clone() };
+                let condition_message = format!(
+                    "the HPA was unable to compute the replica count: {}",
+                    f.event_message
+                );
+                let result = MetricResult::Failed {
+                    reason: f.reason.to_string(),
+                    message: f.event_message.clone(),
+                };
                 if first_error.is_none() {
                     first_error = Some((f.reason.to_string(), condition_message, f.error));
                 }
@@ -550,13 +646,29 @@ fn compute_replicas_for_metrics(
     }
 
     let error = first_error.as_ref().map(|(_, _, e)| {
-        format!("invalid metrics ({} invalid out of {}), first error is: {}", invalid, policy.metrics.len(), e)
+        format!(
+            "invalid metrics ({} invalid out of {}), first error is: {}",
+            invalid,
+            policy.metrics.len(),
+            e
+        )
     });
     if invalid > 0 && (invalid >= policy.metrics.len() || replicas < spec_replicas) {
         if let Some((reason, message, _)) = &first_error {
-            set_condition(conditions, SCALING_ACTIVE, ConditionStatus::False, reason, message.clone(), now);
+            set_condition(
+                conditions,
+                SCALING_ACTIVE,
+                ConditionStatus::False,
+                reason,
+                message.clone(),
+                now,
+            );
         }
-        return Computed { replicas: None, statuses, error };
+        return Computed {
+            replicas: None,
+            statuses,
+            error,
+        };
     }
     explanation.proposal = Some(replicas);
     explanation.proposal_metric = Some(metric.clone());
@@ -568,7 +680,11 @@ fn compute_replicas_for_metrics(
         format!("the HPA controller was able to successfully calculate a replica count from {metric}"),
         now,
     );
-    Computed { replicas: Some((replicas, metric)), statuses, error }
+    Computed {
+        replicas: Some((replicas, metric)),
+        statuses,
+        error,
+    }
 }
 
 /// A metric failure in upstream's three layers of words.
@@ -585,9 +701,14 @@ struct Failure {
 fn describe_metric(m: &MetricPolicy) -> String {
     match &m.source {
         MetricSource::Resource { name } => format!("{name} resource"),
-        MetricSource::ContainerResource { name, container } => format!("{name} resource of container {container}"),
+        MetricSource::ContainerResource { name, container } => {
+            format!("{name} resource of container {container}")
+        }
         MetricSource::Pods { metric } => format!("pods metric {}", metric.name),
-        MetricSource::Object { described_object, metric } => {
+        MetricSource::Object {
+            described_object,
+            metric,
+        } => {
             format!("{} metric {}", described_object.kind, metric.name)
         }
         MetricSource::External { metric } => format!("external metric {}", metric.name),
@@ -600,11 +721,21 @@ fn milli_quantity(milli: i64, format: Format) -> K8sQuantity {
 
 /// Upstream `buildQuantity`: memory in binary SI, everything else decimal SI.
 fn resource_quantity(resource: &str, milli: i64) -> K8sQuantity {
-    milli_quantity(milli, if resource == "memory" { Format::BinarySI } else { Format::DecimalSI })
+    milli_quantity(
+        milli,
+        if resource == "memory" {
+            Format::BinarySI
+        } else {
+            Format::DecimalSI
+        },
+    )
 }
 
 fn identifier(metric: &MetricIdentifier) -> MetricIdentifier {
-    MetricIdentifier { name: metric.name.clone(), selector: metric.selector.clone() }
+    MetricIdentifier {
+        name: metric.name.clone(),
+        selector: metric.selector.clone(),
+    }
 }
 
 /// Upstream `computeReplicasForMetric` for one metric.
@@ -629,8 +760,14 @@ fn compute_metric(
                 _ => None,
             };
             let (reason, outer) = match container {
-                None => ("FailedGetResourceMetric", format!("failed to get {name} resource metric value")),
-                Some(c) => ("FailedGetContainerResourceMetric", format!("failed to get {c} container metric value")),
+                None => (
+                    "FailedGetResourceMetric",
+                    format!("failed to get {name} resource metric value"),
+                ),
+                Some(c) => (
+                    "FailedGetContainerResourceMetric",
+                    format!("failed to get {c} container metric value"),
+                ),
             };
             let readiness = Readiness {
                 cpu: name == "cpu",
@@ -640,8 +777,12 @@ fn compute_metric(
             };
             let samples = match metric_input {
                 Some(MetricInput::Pods(Ok(s))) => Ok(s.as_slice()),
-                Some(MetricInput::Pods(Err(e))) => Err(format!("unable to get metrics for resource {name}: {e}")),
-                _ => Err(format!("unable to get metrics for resource {name}: no samples were fetched")),
+                Some(MetricInput::Pods(Err(e))) => {
+                    Err(format!("unable to get metrics for resource {name}: {e}"))
+                }
+                _ => Err(format!(
+                    "unable to get metrics for resource {name}: no samples were fetched"
+                )),
             };
             let (calc, what) = match m.target {
                 Target::AverageValue(t) => (
@@ -664,8 +805,16 @@ fn compute_metric(
                 ),
             };
             let p = calc.map_err(|e| {
-                let event_message = if what.is_empty() { e } else { format!("failed to get {name} {what}: {e}") };
-                Failure { reason, error: format!("{outer}: {event_message}"), event_message }
+                let event_message = if what.is_empty() {
+                    e
+                } else {
+                    format!("failed to get {name} {what}: {e}")
+                };
+                Failure {
+                    reason,
+                    error: format!("{outer}: {event_message}"),
+                    event_message,
+                }
             })?;
             let value = MetricValueStatus {
                 average_utilization: p.utilization,
@@ -673,7 +822,9 @@ fn compute_metric(
                 value: None,
             };
             let metric_name = match (m.target, container.is_some()) {
-                (Target::Utilization(_), false) => format!("{name} resource utilization (percentage of request)"),
+                (Target::Utilization(_), false) => {
+                    format!("{name} resource utilization (percentage of request)")
+                }
                 (Target::Utilization(_), true) => {
                     format!("{name} container resource utilization (percentage of request)")
                 }
@@ -682,7 +833,10 @@ fn compute_metric(
             *status = match container {
                 None => MetricStatus {
                     type_: "Resource".to_string(),
-                    resource: Some(ResourceMetricStatus { name: name.clone(), current: value }),
+                    resource: Some(ResourceMetricStatus {
+                        name: name.clone(),
+                        current: value,
+                    }),
                     ..Default::default()
                 },
                 Some(c) => MetricStatus {
@@ -708,7 +862,11 @@ fn compute_metric(
             }
             let target = match m.target {
                 Target::AverageValue(t) => t,
-                _ => return Err(fail("invalid pods metric source: an average value target must be set".to_string())),
+                _ => {
+                    return Err(fail(
+                        "invalid pods metric source: an average value target must be set".to_string(),
+                    ));
+                }
             };
             let readiness = Readiness {
                 cpu: false,
@@ -721,7 +879,10 @@ fn compute_metric(
                     replicas::plain_per_pod(&input.pods, s.as_slice(), target, spec_replicas, tol, &readiness)
                 }
                 Some(MetricInput::Pods(Err(e))) => Err(format!("unable to get metric {}: {e}", metric.name)),
-                _ => Err(format!("unable to get metric {}: no samples were fetched", metric.name)),
+                _ => Err(format!(
+                    "unable to get metric {}: no samples were fetched",
+                    metric.name
+                )),
             }
             .map_err(fail)?;
             *status = MetricStatus {
@@ -737,7 +898,10 @@ fn compute_metric(
             };
             Ok((p, format!("pods metric {}", metric.name)))
         }
-        MetricSource::Object { described_object, metric } => {
+        MetricSource::Object {
+            described_object,
+            metric,
+        } => {
             let fail = |event_message: String, error: String| Failure {
                 reason: "FailedGetObjectMetric",
                 error: format!("failed to get object metric value: {error}"),
@@ -764,18 +928,34 @@ fn compute_metric(
                     let p = usage
                         .and_then(|u| replicas::total_value(u, t, spec_replicas, &input.pods, tol))
                         .map_err(|e| fail(e.clone(), e))?;
-                    let v = MetricValueStatus { value: Some(milli_quantity(p.usage, Format::DecimalSI)), ..Default::default() };
+                    let v = MetricValueStatus {
+                        value: Some(milli_quantity(p.usage, Format::DecimalSI)),
+                        ..Default::default()
+                    };
                     (p, v, format!("{} metric {}", described_object.kind, metric.name))
                 }
                 Target::AverageValue(t) => {
                     let p = usage
                         .map(|u| replicas::total_average(u, t, status_replicas, tol))
-                        .map_err(|e| fail(e.clone(), format!("failed to get {} object metric: {e}", metric.name)))?;
+                        .map_err(|e| {
+                            fail(
+                                e.clone(),
+                                format!("failed to get {} object metric: {e}", metric.name),
+                            )
+                        })?;
                     let v = MetricValueStatus {
                         average_value: Some(milli_quantity(p.usage, Format::DecimalSI)),
                         ..Default::default()
                     };
-                    (p, v, format!("external metric {}({})", metric.name, go_label_selector(metric.selector.as_ref())))
+                    (
+                        p,
+                        v,
+                        format!(
+                            "external metric {}({})",
+                            metric.name,
+                            go_label_selector(metric.selector.as_ref())
+                        ),
+                    )
                 }
                 Target::Utilization(_) => {
                     let msg = "invalid object metric source: neither a value target nor an average value target was set";
@@ -797,7 +977,8 @@ fn compute_metric(
             let selector_text = go_label_selector(metric.selector.as_ref());
             let name = format!("external metric {}({})", metric.name, selector_text);
             let usage = (|| {
-                Selector::from_optional_label_selector(metric.selector.as_ref()).map_err(|e| e.to_string())?;
+                Selector::from_optional_label_selector(metric.selector.as_ref())
+                    .map_err(|e| e.to_string())?;
                 match metric_input {
                     Some(MetricInput::External(Ok(values))) => Ok(replicas::external_sum(values)),
                     Some(MetricInput::External(Err(e))) => Err(format!(
@@ -837,7 +1018,10 @@ fn compute_metric(
                             event_message: e,
                         },
                     )?;
-                    let v = MetricValueStatus { value: Some(milli_quantity(p.usage, Format::DecimalSI)), ..Default::default() };
+                    let v = MetricValueStatus {
+                        value: Some(milli_quantity(p.usage, Format::DecimalSI)),
+                        ..Default::default()
+                    };
                     (p, v)
                 }
                 Target::Utilization(_) => {
@@ -851,7 +1035,10 @@ fn compute_metric(
             };
             *status = MetricStatus {
                 type_: "External".to_string(),
-                external: Some(ExternalMetricStatus { metric: identifier(metric), current: value }),
+                external: Some(ExternalMetricStatus {
+                    metric: identifier(metric),
+                    current: value,
+                }),
                 ..Default::default()
             };
             Ok((p, name))
@@ -862,7 +1049,9 @@ fn compute_metric(
 /// Go's `%+v` of a `*metav1.LabelSelector` (its generated `String()`), which upstream puts in
 /// External and Object AverageValue metric names and error messages.
 pub fn go_label_selector(selector: Option<&LabelSelector>) -> String {
-    let Some(s) = selector else { return "nil".to_string() };
+    let Some(s) = selector else {
+        return "nil".to_string();
+    };
     let mut out = String::from("&LabelSelector{MatchLabels:map[string]string{");
     if let Some(labels) = &s.match_labels {
         // BTreeMap iterates in key order, as the generated code sorts keys.
@@ -873,7 +1062,10 @@ pub fn go_label_selector(selector: Option<&LabelSelector>) -> String {
     out.push_str("},MatchExpressions:[]LabelSelectorRequirement{");
     for r in s.match_expressions.iter().flatten() {
         let values = r.values.as_deref().unwrap_or_default().join(" ");
-        out.push_str(&format!("LabelSelectorRequirement{{Key:{},Operator:{},Values:[{}],}},", r.key, r.operator, values));
+        out.push_str(&format!(
+            "LabelSelectorRequirement{{Key:{},Operator:{},Values:[{}],}},",
+            r.key, r.operator, values
+        ));
     }
     out.push_str("},}");
     out

@@ -28,7 +28,10 @@ pub struct HpaKey {
 impl HpaKey {
     /// Builds a key.
     pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { namespace: namespace.into(), name: name.into() }
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -69,10 +72,14 @@ impl RequestKey {
                 continue;
             }
             let key = match &m.source {
-                MetricSource::Resource { name } => RequestKey { resource: name.clone(), container: None },
-                MetricSource::ContainerResource { name, container } => {
-                    RequestKey { resource: name.clone(), container: Some(container.clone()) }
-                }
+                MetricSource::Resource { name } => RequestKey {
+                    resource: name.clone(),
+                    container: None,
+                },
+                MetricSource::ContainerResource { name, container } => RequestKey {
+                    resource: name.clone(),
+                    container: Some(container.clone()),
+                },
                 _ => continue,
             };
             if !keys.contains(&key) {
@@ -113,8 +120,13 @@ impl PodInfo {
             requests: keys
                 .iter()
                 .map(|k| {
-                    pod::container_requests_milli(pod, &k.resource, k.container.as_deref(), cfg.pod_level_resources)
-                        .map_err(|e| e.to_string())
+                    pod::container_requests_milli(
+                        pod,
+                        &k.resource,
+                        k.container.as_deref(),
+                        cfg.pod_level_resources,
+                    )
+                    .map_err(|e| e.to_string())
                 })
                 .collect(),
         }
@@ -122,7 +134,9 @@ impl PodInfo {
 
     /// `podutil.IsPodReady`: a Ready condition with status True.
     pub fn is_ready(&self) -> bool {
-        self.ready.as_ref().is_some_and(|r| r.status == swell_core::pod::ConditionStatus::True)
+        self.ready
+            .as_ref()
+            .is_some_and(|r| r.status == swell_core::pod::ConditionStatus::True)
     }
 }
 

@@ -137,12 +137,19 @@ pub fn cpu_sample_unready(
     };
     // A condition without lastTransitionTime reads as Go's zero time: long ago.
     let transition = ready.last_transition_time.unwrap_or(Timestamp::MIN);
-    if start.saturating_add(cpu_initialization_period).unwrap_or(Timestamp::MAX) > now {
+    if start
+        .saturating_add(cpu_initialization_period)
+        .unwrap_or(Timestamp::MAX)
+        > now
+    {
         ready.status == ConditionStatus::False
             || sample.timestamp < transition.saturating_add(sample.window).unwrap_or(Timestamp::MAX)
     } else {
         ready.status == ConditionStatus::False
-            && start.saturating_add(initial_readiness_delay).unwrap_or(Timestamp::MAX) > transition
+            && start
+                .saturating_add(initial_readiness_delay)
+                .unwrap_or(Timestamp::MAX)
+                > transition
     }
 }
 
@@ -312,7 +319,11 @@ pub fn resource_utilization(
         if tol.is_within(ratio) {
             return Ok(base);
         }
-        return Ok(Proposal { replicas: ceil_i32(ratio * counts.ready as f64), rule: Rule::Scaled, ..base });
+        return Ok(Proposal {
+            replicas: ceil_i32(ratio * counts.ready as f64),
+            rule: Rule::Scaled,
+            ..base
+        });
     }
 
     // Second pass.
@@ -404,7 +415,11 @@ pub fn plain_per_pod(
         if tol.is_within(ratio) {
             return Ok(base);
         }
-        return Ok(Proposal { replicas: ceil_i32(ratio * counts.ready as f64), rule: Rule::Scaled, ..base });
+        return Ok(Proposal {
+            replicas: ceil_i32(ratio * counts.ready as f64),
+            rule: Rule::Scaled,
+            ..base
+        });
     }
     let fill_missing = counts.missing > 0 && ratio != 1.0;
     let (mut new_sum, mut new_len) = (sum, len);
@@ -437,7 +452,10 @@ pub fn ready_pod_count(pods: &[PodInfo]) -> Result<usize, String> {
     if pods.is_empty() {
         return Err(NO_PODS.to_string());
     }
-    Ok(pods.iter().filter(|p| p.phase == PodPhase::Running && p.is_ready()).count())
+    Ok(pods
+        .iter()
+        .filter(|p| p.phase == PodPhase::Running && p.is_ready())
+        .count())
 }
 
 /// Object or External metric with a Value target (upstream `getUsageRatioReplicaCount`): within the
@@ -461,13 +479,22 @@ pub fn total_value(
         rule: Rule::WithinTolerance,
     };
     if current_replicas == 0 {
-        return Ok(Proposal { replicas: ceil_i32(ratio), rule: Rule::FromZero, ..base });
+        return Ok(Proposal {
+            replicas: ceil_i32(ratio),
+            rule: Rule::FromZero,
+            ..base
+        });
     }
     if tol.is_within(ratio) {
         return Ok(base);
     }
     let ready = ready_pod_count(pods).map_err(|e| format!("unable to calculate ready pods: {e}"))?;
-    Ok(Proposal { replicas: ceil_i32(ratio * ready as f64), ready_pods: Some(ready), rule: Rule::Scaled, ..base })
+    Ok(Proposal {
+        replicas: ceil_i32(ratio * ready as f64),
+        ready_pods: Some(ready),
+        rule: Rule::Scaled,
+        ..base
+    })
 }
 
 /// Object or External metric with an AverageValue target (upstream `Get*PerPodMetricReplicas`):

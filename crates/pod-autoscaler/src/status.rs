@@ -44,8 +44,12 @@ impl HpaStatus {
             current_replicas: Some(self.current_replicas),
             desired_replicas: self.desired_replicas,
             current_metrics: (!self.current_metrics.is_empty()).then(|| self.current_metrics.clone()),
-            conditions: (!self.conditions.is_empty())
-                .then(|| self.conditions.iter().map(HorizontalPodAutoscalerCondition::from).collect()),
+            conditions: (!self.conditions.is_empty()).then(|| {
+                self.conditions
+                    .iter()
+                    .map(HorizontalPodAutoscalerCondition::from)
+                    .collect()
+            }),
             last_scale_time: self.last_scale_time.map(Time),
             observed_generation: None,
         }
@@ -85,11 +89,19 @@ pub struct Event {
 impl Event {
     /// A Warning event.
     pub fn warning(reason: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { type_: EventType::Warning, reason: reason.into(), message: message.into() }
+        Self {
+            type_: EventType::Warning,
+            reason: reason.into(),
+            message: message.into(),
+        }
     }
 
     /// A Normal event.
     pub fn normal(reason: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { type_: EventType::Normal, reason: reason.into(), message: message.into() }
+        Self {
+            type_: EventType::Normal,
+            reason: reason.into(),
+            message: message.into(),
+        }
     }
 }

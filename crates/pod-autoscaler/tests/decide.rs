@@ -13,14 +13,14 @@ use swell_core::{
     pod::{ConditionStatus, PodPhase, ReadyCondition},
 };
 use swell_pod_autoscaler::{
-    ControllerConfig, Decision, History, HpaInput, HpaKey, HpaPolicy, MetricInput, PodInfo, PodSample, PodSamples,
-    ScaleTarget,
+    ControllerConfig, Decision, History, HpaInput, HpaKey, HpaPolicy, MetricInput, PodInfo, PodSample,
+    PodSamples, ScaleTarget,
     behavior::{LimitReason, StabilizationReason},
     decide,
     decide::{Gate, MetricResult, go_label_selector},
     policy::{
-        BehaviorPolicy, MetricPolicy, MetricSource, PolicyKind, ScalingPolicy, ScalingRules, SelectPolicy, Target,
-        Tolerances,
+        BehaviorPolicy, MetricPolicy, MetricSource, PolicyKind, ScalingPolicy, ScalingRules, SelectPolicy,
+        Target, Tolerances,
     },
     status::EventType,
 };
@@ -45,7 +45,10 @@ fn pod(name: &str) -> PodInfo {
         name: name.to_string(),
         phase: PodPhase::Running,
         terminating: false,
-        ready: Some(ReadyCondition { status: ConditionStatus::True, last_transition_time: Some(t0()) }),
+        ready: Some(ReadyCondition {
+            status: ConditionStatus::True,
+            last_transition_time: Some(t0()),
+        }),
         start_time: Some(t0()),
         requests: vec![Ok(1000)],
     }
@@ -71,16 +74,29 @@ fn samples(values: &[i64]) -> MetricInput {
 }
 
 fn cpu(target: i32) -> MetricPolicy {
-    MetricPolicy { source: MetricSource::Resource { name: "cpu".into() }, target: Target::Utilization(target) }
+    MetricPolicy {
+        source: MetricSource::Resource { name: "cpu".into() },
+        target: Target::Utilization(target),
+    }
 }
 
 fn memory_average(milli: i64) -> MetricPolicy {
-    MetricPolicy { source: MetricSource::Resource { name: "memory".into() }, target: Target::AverageValue(milli) }
+    MetricPolicy {
+        source: MetricSource::Resource {
+            name: "memory".into(),
+        },
+        target: Target::AverageValue(milli),
+    }
 }
 
 fn pods_metric(name: &str, milli: i64) -> MetricPolicy {
     MetricPolicy {
-        source: MetricSource::Pods { metric: MetricIdentifier { name: name.into(), selector: None } },
+        source: MetricSource::Pods {
+            metric: MetricIdentifier {
+                name: name.into(),
+                selector: None,
+            },
+        },
         target: Target::AverageValue(milli),
     }
 }
@@ -93,7 +109,10 @@ fn object(name: &str, target: Target) -> MetricPolicy {
                 kind: "Ingress".into(),
                 name: "main".into(),
             },
-            metric: MetricIdentifier { name: name.into(), selector: None },
+            metric: MetricIdentifier {
+                name: name.into(),
+                selector: None,
+            },
         },
         target,
     }
@@ -101,7 +120,12 @@ fn object(name: &str, target: Target) -> MetricPolicy {
 
 fn external(name: &str, selector: Option<LabelSelector>, target: Target) -> MetricPolicy {
     MetricPolicy {
-        source: MetricSource::External { metric: MetricIdentifier { name: name.into(), selector } },
+        source: MetricSource::External {
+            metric: MetricIdentifier {
+                name: name.into(),
+                selector,
+            },
+        },
         target,
     }
 }
@@ -127,14 +151,26 @@ fn default_behavior() -> BehaviorPolicy {
             stabilization_window_seconds: 0,
             select_policy: SelectPolicy::Max,
             policies: vec![
-                ScalingPolicy { kind: PolicyKind::Pods, value: 4, period_seconds: 15 },
-                ScalingPolicy { kind: PolicyKind::Percent, value: 100, period_seconds: 15 },
+                ScalingPolicy {
+                    kind: PolicyKind::Pods,
+                    value: 4,
+                    period_seconds: 15,
+                },
+                ScalingPolicy {
+                    kind: PolicyKind::Percent,
+                    value: 100,
+                    period_seconds: 15,
+                },
             ],
         },
         scale_down: ScalingRules {
             stabilization_window_seconds: 300,
             select_policy: SelectPolicy::Max,
-            policies: vec![ScalingPolicy { kind: PolicyKind::Percent, value: 100, period_seconds: 15 }],
+            policies: vec![ScalingPolicy {
+                kind: PolicyKind::Percent,
+                value: 100,
+                period_seconds: 15,
+            }],
         },
     }
 }
@@ -142,7 +178,11 @@ fn default_behavior() -> BehaviorPolicy {
 fn input(current: i32, pods: Vec<PodInfo>, metrics: Vec<MetricInput>) -> HpaInput {
     HpaInput::new(
         HpaKey::new("shop", "web"),
-        ScaleTarget { spec_replicas: current, status_replicas: current, selector: "app=web".into() },
+        ScaleTarget {
+            spec_replicas: current,
+            status_replicas: current,
+            selector: "app=web".into(),
+        },
         pods,
         metrics,
     )
@@ -263,34 +303,46 @@ fn cases() -> Vec<Case> {
             want_rescale: false,
             want_conditions: vec![("ScalingActive", False, "InvalidSelector")],
             want_events: vec!["SelectorRequired", "FailedComputeMetricsReplicas"],
-            ..base("a scale without a selector stops scaling and keeps the old desired count", policy(1, 10, vec![cpu(50)]), {
-                let mut i = input(3, pods(3), vec![samples(&[900, 900, 900])]);
-                i.scale.selector = String::new();
-                i.previous_desired_replicas = 7;
-                i
-            })
+            ..base(
+                "a scale without a selector stops scaling and keeps the old desired count",
+                policy(1, 10, vec![cpu(50)]),
+                {
+                    let mut i = input(3, pods(3), vec![samples(&[900, 900, 900])]);
+                    i.scale.selector = String::new();
+                    i.previous_desired_replicas = 7;
+                    i
+                },
+            )
         },
         Case {
             want_desired: 0,
             want_rescale: false,
             want_conditions: vec![("ScalingActive", False, "InvalidSelector")],
             want_events: vec!["InvalidSelector", "FailedComputeMetricsReplicas"],
-            ..base("an unparsable scale selector stops scaling", policy(1, 10, vec![cpu(50)]), {
-                let mut i = input(3, pods(3), vec![samples(&[900, 900, 900])]);
-                i.scale.selector = "app in (web".into();
-                i
-            })
+            ..base(
+                "an unparsable scale selector stops scaling",
+                policy(1, 10, vec![cpu(50)]),
+                {
+                    let mut i = input(3, pods(3), vec![samples(&[900, 900, 900])]);
+                    i.scale.selector = "app in (web".into();
+                    i
+                },
+            )
         },
         Case {
             want_desired: 0,
             want_rescale: false,
             want_conditions: vec![("ScalingActive", False, "AmbiguousSelector")],
             want_events: vec!["AmbiguousSelector", "FailedComputeMetricsReplicas"],
-            ..base("pods selected by two HPAs stop both from scaling", policy(1, 10, vec![cpu(50)]), {
-                let mut i = input(3, pods(3), vec![samples(&[900, 900, 900])]);
-                i.selecting_hpas.push(HpaKey::new("shop", "web-old"));
-                i
-            })
+            ..base(
+                "pods selected by two HPAs stop both from scaling",
+                policy(1, 10, vec![cpu(50)]),
+                {
+                    let mut i = input(3, pods(3), vec![samples(&[900, 900, 900])]);
+                    i.selecting_hpas.push(HpaKey::new("shop", "web-old"));
+                    i
+                },
+            )
         },
         Case {
             want_desired: 0,
@@ -300,7 +352,13 @@ fn cases() -> Vec<Case> {
             ..base(
                 "when the only metric fails nothing scales",
                 policy(1, 10, vec![cpu(50)]),
-                input(3, pods(3), vec![MetricInput::Pods(Err("the server is currently unable to handle the request".into()))]),
+                input(
+                    3,
+                    pods(3),
+                    vec![MetricInput::Pods(Err(
+                        "the server is currently unable to handle the request".into(),
+                    ))],
+                ),
             )
         },
         Case {
@@ -315,7 +373,10 @@ fn cases() -> Vec<Case> {
                 input(
                     3,
                     pods(3),
-                    vec![MetricInput::Pods(Err("metrics-server down".into())), samples(&[20_000, 20_000, 20_000])],
+                    vec![
+                        MetricInput::Pods(Err("metrics-server down".into())),
+                        samples(&[20_000, 20_000, 20_000]),
+                    ],
                 ),
             )
         },
@@ -330,7 +391,10 @@ fn cases() -> Vec<Case> {
                 input(
                     6,
                     pods(6),
-                    vec![MetricInput::Pods(Err("metrics-server down".into())), samples(&[1000; 6])],
+                    vec![
+                        MetricInput::Pods(Err("metrics-server down".into())),
+                        samples(&[1000; 6]),
+                    ],
                 ),
             )
         },
@@ -341,7 +405,11 @@ fn cases() -> Vec<Case> {
             ..base(
                 "several metrics give the highest proposal",
                 policy(1, 10, vec![cpu(50), pods_metric("queue_depth", 10_000)]),
-                input(4, pods(4), vec![samples(&[600, 600, 600, 600]), samples(&[20_000; 4])]),
+                input(
+                    4,
+                    pods(4),
+                    vec![samples(&[600, 600, 600, 600]), samples(&[20_000; 4])],
+                ),
             )
         },
         Case {
@@ -373,7 +441,10 @@ fn cases() -> Vec<Case> {
             want_conditions: vec![("ScalingLimited", True, "ScaleUpLimit")],
             ..base(
                 "the default scale-up policies allow doubling or four pods, whichever is more",
-                HpaPolicy { behavior: Some(default_behavior()), ..policy(1, 100, vec![cpu(10)]) },
+                HpaPolicy {
+                    behavior: Some(default_behavior()),
+                    ..policy(1, 100, vec![cpu(10)])
+                },
                 input(2, pods(2), vec![samples(&[1000, 1000])]),
             )
         },
@@ -383,7 +454,10 @@ fn cases() -> Vec<Case> {
             want_conditions: vec![("AbleToScale", True, "ScaleDownStabilized")],
             ..base(
                 "the behavior path holds a scale-down for the scale-down window",
-                HpaPolicy { behavior: Some(default_behavior()), ..policy(1, 10, vec![cpu(50)]) },
+                HpaPolicy {
+                    behavior: Some(default_behavior()),
+                    ..policy(1, 10, vec![cpu(50)])
+                },
                 input(3, pods(3), vec![samples(&[100, 100, 100])]),
             )
         },
@@ -396,7 +470,10 @@ fn cases() -> Vec<Case> {
                 "a zero scale-down window scales down at once",
                 HpaPolicy {
                     behavior: Some(BehaviorPolicy {
-                        scale_down: ScalingRules { stabilization_window_seconds: 0, ..default_behavior().scale_down },
+                        scale_down: ScalingRules {
+                            stabilization_window_seconds: 0,
+                            ..default_behavior().scale_down
+                        },
                         ..default_behavior()
                     }),
                     ..policy(1, 10, vec![cpu(50)])
@@ -432,10 +509,17 @@ fn cases() -> Vec<Case> {
                 "an external value below target scales down by ready pods times the ratio",
                 HpaPolicy {
                     behavior: Some(BehaviorPolicy {
-                        scale_down: ScalingRules { stabilization_window_seconds: 0, ..default_behavior().scale_down },
+                        scale_down: ScalingRules {
+                            stabilization_window_seconds: 0,
+                            ..default_behavior().scale_down
+                        },
                         ..default_behavior()
                     }),
-                    ..policy(1, 10, vec![external("queue_messages", None, Target::Value(10_000))])
+                    ..policy(
+                        1,
+                        10,
+                        vec![external("queue_messages", None, Target::Value(10_000))],
+                    )
                 },
                 input(4, pods(4), vec![MetricInput::External(Ok(vec![2_000, 3_000]))]),
             )
@@ -447,7 +531,11 @@ fn cases() -> Vec<Case> {
             want_conditions: vec![("ScalingLimited", True, "ScaleUpLimit")],
             ..base(
                 "an external average value asks for the summed series over the target, capped by the legacy rate",
-                policy(1, 10, vec![external("queue_messages", None, Target::AverageValue(10_000))]),
+                policy(
+                    1,
+                    10,
+                    vec![external("queue_messages", None, Target::AverageValue(10_000))],
+                ),
                 input(2, pods(2), vec![MetricInput::External(Ok(vec![20_000, 30_000]))]),
             )
         },
@@ -477,15 +565,25 @@ fn cases() -> Vec<Case> {
             want_desired: 0,
             want_rescale: true,
             want_reason: "All metrics below target",
-            cfg: ControllerConfig { scale_to_zero: true, ..ControllerConfig::default() },
+            cfg: ControllerConfig {
+                scale_to_zero: true,
+                ..ControllerConfig::default()
+            },
             ..base(
                 "with the scale-to-zero gate an idle queue scales to zero",
                 HpaPolicy {
                     behavior: Some(BehaviorPolicy {
-                        scale_down: ScalingRules { stabilization_window_seconds: 0, ..default_behavior().scale_down },
+                        scale_down: ScalingRules {
+                            stabilization_window_seconds: 0,
+                            ..default_behavior().scale_down
+                        },
                         ..default_behavior()
                     }),
-                    ..policy(0, 10, vec![external("queue_messages", None, Target::Value(10_000))])
+                    ..policy(
+                        0,
+                        10,
+                        vec![external("queue_messages", None, Target::Value(10_000))],
+                    )
                 },
                 input(2, pods(2), vec![MetricInput::External(Ok(vec![0]))]),
             )
@@ -494,12 +592,19 @@ fn cases() -> Vec<Case> {
             want_desired: 3,
             want_rescale: true,
             want_reason: "external metric queue_messages(nil) above target",
-            cfg: ControllerConfig { scale_to_zero: true, ..ControllerConfig::default() },
+            cfg: ControllerConfig {
+                scale_to_zero: true,
+                ..ControllerConfig::default()
+            },
             ..base(
                 "from zero a queue scales to the ceiling of the ratio",
                 HpaPolicy {
                     behavior: Some(default_behavior()),
-                    ..policy(0, 10, vec![external("queue_messages", None, Target::Value(10_000))])
+                    ..policy(
+                        0,
+                        10,
+                        vec![external("queue_messages", None, Target::Value(10_000))],
+                    )
                 },
                 {
                     let mut i = input(0, vec![], vec![MetricInput::External(Ok(vec![25_000]))]);
@@ -512,12 +617,19 @@ fn cases() -> Vec<Case> {
             want_desired: 2,
             want_rescale: true,
             want_reason: "Current number of replicas below Spec.MinReplicas",
-            cfg: ControllerConfig { scale_to_zero: true, ..ControllerConfig::default() },
+            cfg: ControllerConfig {
+                scale_to_zero: true,
+                ..ControllerConfig::default()
+            },
             ..base(
                 "from zero with minReplicas raised the target is lifted to min",
                 HpaPolicy {
                     behavior: Some(default_behavior()),
-                    ..policy(2, 10, vec![external("queue_messages", None, Target::Value(10_000))])
+                    ..policy(
+                        2,
+                        10,
+                        vec![external("queue_messages", None, Target::Value(10_000))],
+                    )
                 },
                 {
                     let mut i = input(0, vec![], vec![MetricInput::External(Ok(vec![0]))]);
@@ -532,7 +644,11 @@ fn cases() -> Vec<Case> {
             want_conditions: vec![("ScalingActive", False, "ScalingDisabled")],
             ..base(
                 "without the gate a ScaledToZero condition does not bring a target back",
-                policy(1, 10, vec![external("queue_messages", None, Target::Value(10_000))]),
+                policy(
+                    1,
+                    10,
+                    vec![external("queue_messages", None, Target::Value(10_000))],
+                ),
                 {
                     let mut i = input(0, vec![], vec![MetricInput::External(Ok(vec![25_000]))]);
                     i.conditions.push(scaled_to_zero_condition());
@@ -547,7 +663,11 @@ fn cases() -> Vec<Case> {
             ..base(
                 "a memory average value target scales on the mean per pod",
                 policy(1, 10, vec![memory_average(100 * 1024 * 1024 * 1000)]),
-                input(2, pods(2), vec![samples(&[150 * 1024 * 1024 * 1000, 150 * 1024 * 1024 * 1000])]),
+                input(
+                    2,
+                    pods(2),
+                    vec![samples(&[150 * 1024 * 1024 * 1000, 150 * 1024 * 1024 * 1000])],
+                ),
             )
         },
     ]
@@ -585,11 +705,20 @@ fn whole_decisions_follow_upstream() {
         assert_eq!(d.rescale, c.want_rescale, "{}: rescale", c.name);
         assert_eq!(d.rescale_reason, c.want_reason, "{}: reason", c.name);
         for (type_, status, reason) in &c.want_conditions {
-            assert_eq!(cond(&d, type_), Some((*status, reason.to_string())), "{}: condition {type_}", c.name);
+            assert_eq!(
+                cond(&d, type_),
+                Some((*status, reason.to_string())),
+                "{}: condition {type_}",
+                c.name
+            );
         }
         assert_eq!(event_reasons(&d), c.want_events, "{}: events", c.name);
         // The status always reports the current replicas.
-        assert_eq!(d.status.current_replicas, c.input.scale.spec_replicas, "{}: status current", c.name);
+        assert_eq!(
+            d.status.current_replicas, c.input.scale.spec_replicas,
+            "{}: status current",
+            c.name
+        );
     }
 }
 
@@ -597,9 +726,18 @@ fn whole_decisions_follow_upstream() {
 fn a_failed_metric_is_reported_in_upstream_words_at_every_layer() {
     let p = policy(1, 10, vec![cpu(50)]);
     let i = input(3, pods(3), vec![MetricInput::Pods(Err("boom".into()))]);
-    let d = decide(&i, &p, &ControllerConfig::default(), &mut History::default(), now());
+    let d = decide(
+        &i,
+        &p,
+        &ControllerConfig::default(),
+        &mut History::default(),
+        now(),
+    );
     assert_eq!(d.events[0].type_, EventType::Warning);
-    assert_eq!(d.events[0].message, "failed to get cpu utilization: unable to get metrics for resource cpu: boom");
+    assert_eq!(
+        d.events[0].message,
+        "failed to get cpu utilization: unable to get metrics for resource cpu: boom"
+    );
     let c = find_condition(&d.status.conditions, "ScalingActive").unwrap();
     assert_eq!(
         c.message,
@@ -621,25 +759,54 @@ fn a_failed_metric_is_reported_in_upstream_words_at_every_layer() {
 #[test]
 fn a_failed_metric_leaves_an_empty_entry_in_current_metrics_as_upstream_does() {
     let p = policy(1, 10, vec![cpu(50), pods_metric("queue_depth", 10_000)]);
-    let i = input(3, pods(3), vec![MetricInput::Pods(Err("down".into())), samples(&[20_000; 3])]);
-    let d = decide(&i, &p, &ControllerConfig::default(), &mut History::default(), now());
+    let i = input(
+        3,
+        pods(3),
+        vec![MetricInput::Pods(Err("down".into())), samples(&[20_000; 3])],
+    );
+    let d = decide(
+        &i,
+        &p,
+        &ControllerConfig::default(),
+        &mut History::default(),
+        now(),
+    );
     assert_eq!(d.status.current_metrics.len(), 2);
     assert_eq!(d.status.current_metrics[0].type_, "");
     assert_eq!(d.status.current_metrics[1].type_, "Pods");
     assert_eq!(
-        d.status.current_metrics[1].pods.as_ref().unwrap().current.average_value.as_ref().unwrap().0,
+        d.status.current_metrics[1]
+            .pods
+            .as_ref()
+            .unwrap()
+            .current
+            .average_value
+            .as_ref()
+            .unwrap()
+            .0,
         "20"
     );
     // Partial failure with a scale-up: scales, and still reports the error.
     assert!(d.rescale);
-    assert!(d.error.as_deref().unwrap().starts_with("invalid metrics (1 invalid out of 2)"));
+    assert!(
+        d.error
+            .as_deref()
+            .unwrap()
+            .starts_with("invalid metrics (1 invalid out of 2)")
+    );
 }
 
 #[test]
 fn resource_status_reports_truncated_utilization_and_the_raw_average() {
     let p = policy(1, 10, vec![cpu(30)]);
     let i = input(3, pods(3), vec![samples(&[300, 500, 701])]);
-    let d = decide(&i, &p, &ControllerConfig::default(), &mut History::default(), now());
+    let d = decide(
+        &i,
+        &p,
+        &ControllerConfig::default(),
+        &mut History::default(),
+        now(),
+    );
     let r = d.status.current_metrics[0].resource.as_ref().unwrap();
     assert_eq!(r.name, "cpu");
     assert_eq!(r.current.average_utilization, Some(50)); // 1501 * 100 / 3000 = 50.03 -> 50
@@ -649,8 +816,18 @@ fn resource_status_reports_truncated_utilization_and_the_raw_average() {
 #[test]
 fn memory_status_is_formatted_in_binary_units() {
     let p = policy(1, 10, vec![memory_average(100 * 1024 * 1024 * 1000)]);
-    let i = input(2, pods(2), vec![samples(&[64 * 1024 * 1024 * 1000, 64 * 1024 * 1024 * 1000])]);
-    let d = decide(&i, &p, &ControllerConfig::default(), &mut History::default(), now());
+    let i = input(
+        2,
+        pods(2),
+        vec![samples(&[64 * 1024 * 1024 * 1000, 64 * 1024 * 1024 * 1000])],
+    );
+    let d = decide(
+        &i,
+        &p,
+        &ControllerConfig::default(),
+        &mut History::default(),
+        now(),
+    );
     let r = d.status.current_metrics[0].resource.as_ref().unwrap();
     assert_eq!(r.current.average_value.as_ref().unwrap().0, "64Mi");
 }
@@ -672,9 +849,18 @@ fn object_and_external_statuses_carry_their_identifiers_and_values() {
     let i = input(
         2,
         pods(2),
-        vec![MetricInput::Object(Ok(100_000)), MetricInput::External(Ok(vec![5_000, 5_000]))],
+        vec![
+            MetricInput::Object(Ok(100_000)),
+            MetricInput::External(Ok(vec![5_000, 5_000])),
+        ],
     );
-    let d = decide(&i, &p, &ControllerConfig::default(), &mut History::default(), now());
+    let d = decide(
+        &i,
+        &p,
+        &ControllerConfig::default(),
+        &mut History::default(),
+        now(),
+    );
     let o = d.status.current_metrics[0].object.as_ref().unwrap();
     assert_eq!(o.described_object.kind, "Ingress");
     assert_eq!(o.current.average_value.as_ref().unwrap().0, "50"); // ceil(100 / 2 status replicas)
@@ -682,8 +868,7 @@ fn object_and_external_statuses_carry_their_identifiers_and_values() {
     assert_eq!(e.metric.selector.as_ref(), Some(&sel));
     assert_eq!(e.current.value.as_ref().unwrap().0, "10");
     assert_eq!(
-        d.explanation.metrics[0].name,
-        "external metric requests_per_second(nil)",
+        d.explanation.metrics[0].name, "external metric requests_per_second(nil)",
         "upstream names an Object AverageValue metric 'external metric'"
     );
     assert_eq!(
@@ -696,7 +881,13 @@ fn object_and_external_statuses_carry_their_identifiers_and_values() {
 fn label_selectors_print_as_go_prints_them() {
     assert_eq!(go_label_selector(None), "nil");
     let sel = LabelSelector {
-        match_labels: Some([("b".to_string(), "2".to_string()), ("a".to_string(), "1".to_string())].into()),
+        match_labels: Some(
+            [
+                ("b".to_string(), "2".to_string()),
+                ("a".to_string(), "1".to_string()),
+            ]
+            .into(),
+        ),
         match_expressions: Some(vec![LabelSelectorRequirement {
             key: "tier".into(),
             operator: "In".into(),
@@ -711,7 +902,10 @@ fn label_selectors_print_as_go_prints_them() {
 
 #[test]
 fn a_successful_rescale_records_the_event_and_the_scale_time() {
-    let p = HpaPolicy { behavior: Some(default_behavior()), ..policy(1, 10, vec![cpu(30)]) };
+    let p = HpaPolicy {
+        behavior: Some(default_behavior()),
+        ..policy(1, 10, vec![cpu(30)])
+    };
     let i = input(3, pods(3), vec![samples(&[300, 500, 700])]);
     let mut history = History::default();
     let d = decide(&i, &p, &ControllerConfig::default(), &mut history, now());
@@ -723,12 +917,18 @@ fn a_successful_rescale_records_the_event_and_the_scale_time() {
     );
     let able = find_condition(&done.status.conditions, "AbleToScale").unwrap();
     assert_eq!((able.reason.as_str(), able.status), ("SucceededRescale", True));
-    assert_eq!(able.message, "the HPA controller was able to update the target scale to 5");
+    assert_eq!(
+        able.message,
+        "the HPA controller was able to update the target scale to 5"
+    );
     assert_eq!(done.status.last_scale_time, Some(now()));
     assert_eq!(done.status.desired_replicas, 5);
     assert_eq!(history.scale_up_events.len(), 1);
     assert_eq!(history.scale_up_events[0].change, 2);
-    assert!(find_condition(&done.status.conditions, "ScaledToZero").is_none(), "gate off removes the condition");
+    assert!(
+        find_condition(&done.status.conditions, "ScaledToZero").is_none(),
+        "gate off removes the condition"
+    );
 }
 
 #[test]
@@ -750,7 +950,11 @@ fn a_failed_scale_write_keeps_the_old_desired_count_and_says_why() {
     i.previous_desired_replicas = 3;
     let mut history = History::default();
     let d = decide(&i, &p, &ControllerConfig::default(), &mut history, now());
-    let done = d.complete(Err("Operation cannot be fulfilled: the object has been modified".into()), &mut history, &p);
+    let done = d.complete(
+        Err("Operation cannot be fulfilled: the object has been modified".into()),
+        &mut history,
+        &p,
+    );
     let last = done.events.last().unwrap();
     assert_eq!(last.reason, "FailedRescale");
     assert_eq!(
@@ -763,20 +967,32 @@ fn a_failed_scale_write_keeps_the_old_desired_count_and_says_why() {
     assert_eq!(done.status.last_scale_time, None);
     assert_eq!(
         done.error.as_deref(),
-        Some("failed to rescale Deployment/shop/web: Operation cannot be fulfilled: the object has been modified")
+        Some(
+            "failed to rescale Deployment/shop/web: Operation cannot be fulfilled: the object has been modified"
+        )
     );
 }
 
 #[test]
 fn scaling_to_zero_sets_the_scaled_to_zero_condition_and_leaving_zero_clears_it() {
-    let cfg = ControllerConfig { scale_to_zero: true, ..ControllerConfig::default() };
+    let cfg = ControllerConfig {
+        scale_to_zero: true,
+        ..ControllerConfig::default()
+    };
     let behavior = BehaviorPolicy {
-        scale_down: ScalingRules { stabilization_window_seconds: 0, ..default_behavior().scale_down },
+        scale_down: ScalingRules {
+            stabilization_window_seconds: 0,
+            ..default_behavior().scale_down
+        },
         ..default_behavior()
     };
     let p = HpaPolicy {
         behavior: Some(behavior),
-        ..policy(0, 10, vec![external("queue_messages", None, Target::Value(10_000))])
+        ..policy(
+            0,
+            10,
+            vec![external("queue_messages", None, Target::Value(10_000))],
+        )
     };
     let mut history = History::default();
     let down = input(2, pods(2), vec![MetricInput::External(Ok(vec![0]))]);
@@ -817,14 +1033,25 @@ fn the_explanation_carries_every_number() {
     let mut ps = pods(4);
     ps[3].phase = PodPhase::Pending;
     let i = input(4, ps, vec![samples(&[300, 500, 700])]);
-    let d = decide(&i, &p, &ControllerConfig::default(), &mut History::default(), now());
+    let d = decide(
+        &i,
+        &p,
+        &ControllerConfig::default(),
+        &mut History::default(),
+        now(),
+    );
     let e = &d.explanation;
     assert_eq!(e.current_replicas, 4);
     assert_eq!(e.proposal, Some(5));
-    let MetricResult::Proposed(prop) = &e.metrics[0].result else { panic!("metric failed") };
+    let MetricResult::Proposed(prop) = &e.metrics[0].result else {
+        panic!("metric failed")
+    };
     assert_eq!(prop.utilization, Some(50));
     let counts = prop.pods.unwrap();
-    assert_eq!((counts.ready, counts.unready, counts.missing, counts.ignored), (3, 1, 0, 0));
+    assert_eq!(
+        (counts.ready, counts.unready, counts.missing, counts.ignored),
+        (3, 1, 0, 0)
+    );
     let rb = prop.rebalance.unwrap();
     assert!(rb.unready_filled_with_zero);
     assert_eq!(rb.samples, 4);
@@ -843,8 +1070,15 @@ fn the_explanation_carries_every_number() {
 
 #[test]
 fn the_same_input_gives_the_same_decision() {
-    let p = HpaPolicy { behavior: Some(default_behavior()), ..policy(1, 10, vec![cpu(30), pods_metric("q", 5_000)]) };
-    let i = input(3, pods(3), vec![samples(&[300, 500, 700]), samples(&[4_000, 6_000, 9_000])]);
+    let p = HpaPolicy {
+        behavior: Some(default_behavior()),
+        ..policy(1, 10, vec![cpu(30), pods_metric("q", 5_000)])
+    };
+    let i = input(
+        3,
+        pods(3),
+        vec![samples(&[300, 500, 700]), samples(&[4_000, 6_000, 9_000])],
+    );
     let mut h1 = History::default();
     h1.record_initial(5, at(3500));
     let mut h2 = h1.clone();
@@ -867,7 +1101,11 @@ fn to_k8s_writes_an_autoscaling_v2_status() {
     assert_eq!(s.last_scale_time.map(|t| t.0), Some(now()));
     let conds = s.conditions.unwrap();
     let types: Vec<&str> = conds.iter().map(|c| c.type_.as_str()).collect();
-    assert_eq!(types, ["AbleToScale", "ScalingActive", "ScalingLimited"], "upstream's order of first appearance");
+    assert_eq!(
+        types,
+        ["AbleToScale", "ScalingActive", "ScalingLimited"],
+        "upstream's order of first appearance"
+    );
 }
 
 mod properties {

@@ -131,10 +131,7 @@ impl PodExt for PodInfo {
         self.readiness(Some(condition(ConditionStatus::False, since)))
     }
     fn hot(self) -> Self {
-        let ready = self
-            .ready
-            .clone()
-            .map(|r| condition(r.status, Some(NOW - secs(20))));
+        let ready = self.ready.map(|r| condition(r.status, Some(NOW - secs(20))));
         self.started(Some(NOW - secs(30))).readiness(ready)
     }
     fn cool(self) -> Self {

@@ -14,13 +14,19 @@ pub fn parse(s: &str) -> Result<SignedDuration, String> {
     let mut total_nanos: f64 = 0.0;
     let mut rest = input;
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_end == 0 {
             return Err(format!("invalid duration {s:?}: expected a number at {rest:?}"));
         }
-        let value: f64 = rest[..num_end].parse().map_err(|_| format!("invalid duration {s:?}: bad number"))?;
+        let value: f64 = rest[..num_end]
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}: bad number"))?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
         let scale = match unit {
@@ -30,8 +36,16 @@ pub fn parse(s: &str) -> Result<SignedDuration, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => return Err(format!("invalid duration {s:?}: missing unit (ns, us, ms, s, m, h)")),
-            other => return Err(format!("invalid duration {s:?}: unknown unit {other:?} (ns, us, ms, s, m, h)")),
+            "" => {
+                return Err(format!(
+                    "invalid duration {s:?}: missing unit (ns, us, ms, s, m, h)"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "invalid duration {s:?}: unknown unit {other:?} (ns, us, ms, s, m, h)"
+                ));
+            }
         };
         total_nanos += value * scale;
     }
@@ -62,7 +76,12 @@ mod tests {
 
     #[test]
     fn malformed_durations_are_refused_with_the_reason() {
-        for (input, want) in [("5", "missing unit"), ("5x", "unknown unit"), ("", "empty"), ("m", "expected a number")] {
+        for (input, want) in [
+            ("5", "missing unit"),
+            ("5x", "unknown unit"),
+            ("", "empty"),
+            ("m", "expected a number"),
+        ] {
             let err = parse(input).unwrap_err();
             assert!(err.contains(want), "{input}: {err}");
         }

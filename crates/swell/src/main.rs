@@ -61,7 +61,9 @@ impl ControllerArgs {
     fn config(&self) -> Result<ControllerConfig, String> {
         let t = self.horizontal_pod_autoscaler_tolerance;
         if !(t.is_finite() && t >= 0.0) {
-            return Err(format!("--horizontal-pod-autoscaler-tolerance must be a number >= 0, got {t}"));
+            return Err(format!(
+                "--horizontal-pod-autoscaler-tolerance must be a number >= 0, got {t}"
+            ));
         }
         Ok(ControllerConfig {
             tolerance: t,
@@ -75,7 +77,9 @@ impl ControllerArgs {
 fn read_input(path: &PathBuf) -> Result<String, String> {
     if path.as_os_str() == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("failed to read standard input: {e}"))?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("failed to read standard input: {e}"))?;
         Ok(s)
     } else {
         std::fs::read_to_string(path).map_err(|e| format!("failed to read {}: {e}", path.display()))
@@ -85,10 +89,13 @@ fn read_input(path: &PathBuf) -> Result<String, String> {
 fn check(args: &CheckArgs) -> Result<String, String> {
     let cfg = args.controller.config()?;
     let text = read_input(&args.file)?;
-    let hpa: HorizontalPodAutoscaler = serde_yaml_ng::from_str(&text)
-        .map_err(|e| format!("{} is not an autoscaling/v2 HorizontalPodAutoscaler: {e}", args.file.display()))?;
-    let spec = hpa.spec.ok_or_else(|| format!("{}: spec is required", args.file.display()))?;
-    let policy = HpaPolicy::from_spec(&spec, &cfg).map_err(|e| e.to_string())?;
+    let hpa: HorizontalPodAutoscaler = serde_yaml_ng::from_str(&text).map_err(|e| {
+        format!(
+            "{} is not an autoscaling/v2 HorizontalPodAutoscaler: {e}",
+            args.file.display()
+        )
+    })?;
+    let policy = HpaPolicy::from_spec(&hpa.spec, &cfg).map_err(|e| e.to_string())?;
     serde_json::to_string_pretty(&policy).map_err(|e| format!("failed to print the policy: {e}"))
 }
 
