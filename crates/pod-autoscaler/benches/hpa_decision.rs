@@ -4,6 +4,9 @@
 //! Two figures: `decide` alone on a built snapshot (what runs every sync period per HPA), and
 //! `digest_pods` (turning 1,000 k8s Pods into the snapshot's `PodInfo`s, done once per fetch).
 
+// A benchmark is a test harness: a bad fixture should stop it loudly.
+#![allow(clippy::expect_used, missing_docs)]
+
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::autoscaling::v2::MetricIdentifier;

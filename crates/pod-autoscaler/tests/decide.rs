@@ -3,6 +3,9 @@
 //! Expected values follow upstream `horizontal.go` (kube-controller-manager 1.36); each case says
 //! which rule it pins.
 
+// Fixture helpers outside #[test] functions unwrap constants; a bad fixture should fail loudly.
+#![allow(clippy::unwrap_used)]
+
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::{
     api::autoscaling::v2::{CrossVersionObjectReference, MetricIdentifier},
