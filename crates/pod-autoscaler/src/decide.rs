@@ -980,7 +980,10 @@ fn compute_metric(
                 Selector::from_optional_label_selector(metric.selector.as_ref())
                     .map_err(|e| e.to_string())?;
                 match metric_input {
-                    Some(MetricInput::External(Ok(values))) => Ok(replicas::external_sum(values)),
+                    Some(MetricInput::External(Ok(values))) => Ok(match m.target {
+                        Target::AverageValue(_) => replicas::external_average_sum(values),
+                        _ => replicas::external_sum(values),
+                    }),
                     Some(MetricInput::External(Err(e))) => Err(format!(
                         "unable to get external metric {}/{}/{}: {}",
                         input.key.namespace, metric.name, selector_text, e

@@ -160,9 +160,12 @@ pub struct PodSamples {
 }
 
 impl PodSamples {
-    /// Sorts the samples by pod name; a second sample for the same pod is dropped, as a map keyed by
-    /// pod name (upstream `PodMetricsInfo`) would keep one.
+    /// Sorts the samples by pod name. When the API returned two samples for one pod, the later one
+    /// wins, as it does in upstream's `PodMetricsInfo` map filled in response order.
     pub fn new(mut samples: Vec<PodSample>) -> Self {
+        // Reverse, then a stable sort: among equal names the later sample comes first and survives
+        // the dedup, which keeps the first of a run.
+        samples.reverse();
         samples.sort_by(|a, b| a.pod.cmp(&b.pod));
         samples.dedup_by(|b, a| a.pod == b.pod);
         Self { samples }

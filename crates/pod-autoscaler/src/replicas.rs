@@ -527,7 +527,21 @@ pub fn total_average(usage: i64, target: i64, status_replicas: i32, tol: &Tolera
     }
 }
 
-/// Sum of external series, saturating at the `i64` rails on overflow as upstream does.
+/// Sum of external series for an AverageValue target (upstream `GetExternalPerPodMetricReplicas`,
+/// which sums on its own): a running sum that goes negative, as only an overflow would in upstream's
+/// eyes, reads as `i64::MAX`. A negative series therefore scales to the int32 rail, as upstream does.
+pub fn external_average_sum(values: &[i64]) -> i64 {
+    let mut usage: i64 = 0;
+    for &v in values {
+        usage = usage.wrapping_add(v);
+        if usage < 0 {
+            return i64::MAX;
+        }
+    }
+    usage
+}
+
+/// Sum of external series for a Value target, saturating at the `i64` rails on overflow as upstream does.
 pub fn external_sum(values: &[i64]) -> i64 {
     let mut usage: i64 = 0;
     for &v in values {

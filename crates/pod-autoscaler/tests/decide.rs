@@ -1169,3 +1169,73 @@ mod properties {
         }
     }
 }
+
+/// From API objects to a decision: an HPA spec through `HpaPolicy::from_spec`, k8s Pods through
+/// `PodInfo::from_pod` (requests summed over containers and sidecars), samples, `decide`.
+#[test]
+fn api_objects_flow_through_policy_digest_and_decision() {
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerSpec;
+    use swell_core::testing;
+    use swell_pod_autoscaler::input::RequestKey;
+
+    let spec: HorizontalPodAutoscalerSpec = serde_json::from_value(serde_json::json!({
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "maxReplicas": 10,
+        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]
+    }))
+    .unwrap();
+    let cfg = ControllerConfig::default();
+    let p = HpaPolicy::from_spec(&spec, &cfg).unwrap();
+    let keys = RequestKey::for_policy(&p);
+    // 400m in the app container plus a 100m sidecar: 500m per pod.
+    let k8s_pods: Vec<_> = (0..4)
+        .map(|i| {
+            testing::pod(&format!("web-{i}"))
+                .container("app", &[("cpu", "400m")])
+                .sidecar("proxy", &[("cpu", "100m")])
+                .started_at(t0())
+                .ready_since(t0())
+                .build()
+        })
+        .collect();
+    let infos: Vec<PodInfo> = k8s_pods
+        .iter()
+        .map(|pod| PodInfo::from_pod(pod, &keys, &cfg))
+        .collect();
+    assert_eq!(infos[0].requests, vec![Ok(500)]);
+    // 400m used of 500m requested: 80% against 50% -> ratio 1.6 -> ceil(1.6 * 4) = 7.
+    let i = input(4, infos, vec![samples(&[400, 400, 400, 400])]);
+    let d = decide(&i, &p, &cfg, &mut History::default(), now());
+    assert_eq!(d.desired_replicas, 7);
+    assert_eq!(
+        d.status.current_metrics[0]
+            .resource
+            .as_ref()
+            .unwrap()
+            .current
+            .average_utilization,
+        Some(80)
+    );
+}
+
+/// A pod without a cpu request makes the utilization metric fail with upstream's message.
+#[test]
+fn a_container_without_a_request_fails_the_utilization_metric() {
+    use swell_core::testing;
+    use swell_pod_autoscaler::input::RequestKey;
+
+    let cfg = ControllerConfig::default();
+    let p = policy(1, 10, vec![cpu(50)]);
+    let keys = RequestKey::for_policy(&p);
+    let k8s_pod = testing::pod("web-0")
+        .container("app", &[("memory", "64Mi")])
+        .build();
+    let info = PodInfo::from_pod(&k8s_pod, &keys, &cfg);
+    let i = input(1, vec![info], vec![samples(&[100])]);
+    let d = decide(&i, &p, &cfg, &mut History::default(), now());
+    assert!(!d.rescale);
+    assert_eq!(
+        d.events[0].message,
+        "failed to get cpu utilization: missing request for cpu in container app of Pod web-0"
+    );
+}

@@ -2060,6 +2060,30 @@ fn external_series_are_summed_saturating_at_the_int64_rail() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Regressions: mismatches with upstream found while writing these tables, now fixed
+// ---------------------------------------------------------------------------------------------
+
+/// Upstream `GetExternalPerPodMetricReplicas` sums the series with its own loop: `usage += val;
+/// if usage < 0 { usage = MaxInt64; break }`, so any negative running sum reads as the int64 rail
+/// (the Value path, `GetExternalMetricReplicas`, only guards positive overflow). `decide` once fed
+/// [`replicas::external_sum`] to both paths, which kept -100 as -100.
+#[test]
+fn an_external_average_with_a_negative_sum_reads_as_the_int64_rail_upstream() {
+    let p = replicas::total_average(replicas::external_average_sum(&[-100]), 1000, 3, &TOL);
+    assert_eq!(p.usage, i64::MAX, "reported per-pod usage");
+    assert_eq!(p.replicas, i32::MAX, "replicas");
+}
+
+/// Upstream keeps per-pod samples in a map (`PodMetricsInfo`) filled in the API's order, so a
+/// second sample for the same pod overwrites the first; `PodSamples::new` once kept the first.
+#[test]
+fn a_duplicate_sample_keeps_the_last_one_the_api_returned() {
+    let samples = PodSamples::new(vec![sample("pod-0", 100), sample("pod-0", 900)]);
+    let values: Vec<i64> = samples.as_slice().iter().map(|s| s.value).collect();
+    assert_eq!(values, vec![900]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Properties
 // ---------------------------------------------------------------------------------------------
 
