@@ -1,5 +1,8 @@
 //! The `swell` binary as a user runs it.
 
+// Helpers outside #[test] functions expect their fixtures to work; a failure should be loud.
+#![allow(clippy::expect_used)]
+
 use std::process::Command;
 
 fn swell(args: &[&str]) -> (bool, String, String) {
