@@ -63,6 +63,18 @@ impl History {
         }
     }
 
+    /// Records a raw recommendation in the stale slot the window scan found, or appends it.
+    fn record_recommendation(&mut self, stale: Option<usize>, replicas: i32, now: Timestamp) {
+        let fresh = TimestampedRecommendation {
+            replicas,
+            timestamp: now,
+        };
+        match stale.and_then(|i| self.recommendations.get_mut(i)) {
+            Some(slot) => *slot = fresh,
+            None => self.recommendations.push(fresh),
+        }
+    }
+
     /// Upstream `storeScaleEvent`: after a successful rescale on the behavior path, remember the change,
     /// reusing the last slot older than the direction's longest policy period. Nothing is stored on
     /// the legacy path (`behavior` is `None`).
@@ -268,14 +280,7 @@ pub fn normalize_legacy(
             max_rec = rec.replicas;
         }
     }
-    let fresh = TimestampedRecommendation {
-        replicas: proposal,
-        timestamp: now,
-    };
-    match stale {
-        Some(i) => history.recommendations[i] = fresh,
-        None => history.recommendations.push(fresh),
-    }
+    history.record_recommendation(stale, proposal, now);
     let stabilized = max_rec;
     let stabilization_reason = if stabilized != proposal {
         StabilizationReason::ScaleDownStabilized
@@ -352,14 +357,7 @@ pub fn normalize_with_behavior(
     if stabilized > down_rec {
         stabilized = down_rec;
     }
-    let fresh = TimestampedRecommendation {
-        replicas: proposal,
-        timestamp: now,
-    };
-    match stale {
-        Some(i) => history.recommendations[i] = fresh,
-        None => history.recommendations.push(fresh),
-    }
+    history.record_recommendation(stale, proposal, now);
     let stabilization_reason = if stabilized == proposal {
         StabilizationReason::ReadyForNewScale
     } else if proposal >= current {

@@ -82,7 +82,7 @@ pub struct Rebalance {
 }
 
 /// One metric's proposal and the numbers behind it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Proposal {
     /// Replicas this metric asks for.
     pub replicas: i32,
@@ -236,6 +236,37 @@ fn group_pods(
     (counts, extraneous_sum)
 }
 
+/// The proposal of a per-pod metric before any rule has decided: keep the current count.
+fn per_pod_base(current_replicas: i32, usage: i64, ratio: f64, counts: PodCounts) -> Proposal {
+    Proposal {
+        replicas: current_replicas,
+        usage,
+        utilization: None,
+        ratio,
+        pods: Some(counts),
+        rebalance: None,
+        ready_pods: Some(counts.ready),
+        rule: Rule::WithinTolerance,
+    }
+}
+
+/// Upstream's first pass, shared by both per-pod paths: with no missing pods and no unready pods
+/// holding back a scale-up, the ratio decides alone (`None`: a second pass is needed).
+fn first_pass(base: Proposal, counts: &PodCounts, tol: &Tolerances) -> Option<Proposal> {
+    let scale_up_with_unready = counts.unready > 0 && base.ratio > 1.0;
+    if scale_up_with_unready || counts.missing > 0 {
+        return None;
+    }
+    if tol.is_within(base.ratio) {
+        return Some(base);
+    }
+    Some(Proposal {
+        replicas: ceil_i32(base.ratio * counts.ready as f64),
+        rule: Rule::Scaled,
+        ..base
+    })
+}
+
 /// Upstream's last two guards: within the band or a flipped direction keeps `current`; otherwise
 /// `ceil(new_ratio * samples)` unless that count moves against the ratio.
 fn settle(current: i32, ratio: f64, new_ratio: f64, samples: usize, tol: &Tolerances) -> (i32, Rule) {
@@ -304,27 +335,13 @@ pub fn resource_utilization(
     let raw_average = clamp_i64(usage_sum / entries as i128);
     let ratio = f64::from(utilization) / f64::from(target_utilization);
     let base = Proposal {
-        replicas: current_replicas,
-        usage: raw_average,
         utilization: Some(utilization),
-        ratio,
-        pods: Some(counts),
-        rebalance: None,
-        ready_pods: Some(counts.ready),
-        rule: Rule::WithinTolerance,
+        ..per_pod_base(current_replicas, raw_average, ratio, counts)
     };
-
-    let scale_up_with_unready = counts.unready > 0 && ratio > 1.0;
-    if !scale_up_with_unready && counts.missing == 0 {
-        if tol.is_within(ratio) {
-            return Ok(base);
-        }
-        return Ok(Proposal {
-            replicas: ceil_i32(ratio * counts.ready as f64),
-            rule: Rule::Scaled,
-            ..base
-        });
+    if let Some(p) = first_pass(base, &counts, tol) {
+        return Ok(p);
     }
+    let scale_up_with_unready = counts.unready > 0 && ratio > 1.0;
 
     // Second pass.
     let fallback = i64::from(target_utilization.max(100));
@@ -400,27 +417,11 @@ pub fn plain_per_pod(
     }
     let usage = clamp_i64(sum / len as i128);
     let ratio = usage as f64 / target as f64;
-    let base = Proposal {
-        replicas: current_replicas,
-        usage,
-        utilization: None,
-        ratio,
-        pods: Some(counts),
-        rebalance: None,
-        ready_pods: Some(counts.ready),
-        rule: Rule::WithinTolerance,
-    };
-    let scale_up_with_unready = counts.unready > 0 && ratio > 1.0;
-    if !scale_up_with_unready && counts.missing == 0 {
-        if tol.is_within(ratio) {
-            return Ok(base);
-        }
-        return Ok(Proposal {
-            replicas: ceil_i32(ratio * counts.ready as f64),
-            rule: Rule::Scaled,
-            ..base
-        });
+    let base = per_pod_base(current_replicas, usage, ratio, counts);
+    if let Some(p) = first_pass(base, &counts, tol) {
+        return Ok(p);
     }
+    let scale_up_with_unready = counts.unready > 0 && ratio > 1.0;
     let fill_missing = counts.missing > 0 && ratio != 1.0;
     let (mut new_sum, mut new_len) = (sum, len);
     if fill_missing {
