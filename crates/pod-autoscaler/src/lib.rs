@@ -10,6 +10,7 @@
 //!     replicas: per-metric proposals (tolerance, pod grouping, rebalance)
 //!     behavior: stabilization windows and rate limits (legacy or behavior path)
 //!     status:   conditions and events in upstream's words
+//!     explain:  the decision as text for a person
 //! caller writes the scale, then Decision::complete(result) -> status to write + events
 //! ```
 //!
@@ -67,6 +68,7 @@
 
 pub mod behavior;
 pub mod decide;
+pub mod explain;
 pub mod input;
 pub mod policy;
 pub mod replicas;

@@ -1239,3 +1239,58 @@ fn a_container_without_a_request_fails_the_utilization_metric() {
         "failed to get cpu utilization: missing request for cpu in container app of Pod web-0"
     );
 }
+
+#[test]
+fn the_text_explanation_walks_through_the_numbers() {
+    let p = HpaPolicy {
+        behavior: Some(default_behavior()),
+        ..policy(1, 10, vec![cpu(30)])
+    };
+    let mut ps = pods(4);
+    ps[3].phase = PodPhase::Pending;
+    let i = input(4, ps, vec![samples(&[300, 500, 700])]);
+    let d = decide(
+        &i,
+        &p,
+        &ControllerConfig::default(),
+        &mut History::default(),
+        now(),
+    );
+    let text = swell_pod_autoscaler::explain::render(&d);
+    for want in [
+        "HPA shop/web at 2026-01-01T01:00:00Z",
+        "current replicas 4 (min 1, max 10), tolerance -0.1/+0.1",
+        "metric 1  Resource \"cpu resource utilization (percentage of request)\"  target 30% of requests",
+        "utilization 50% (average 500m), ratio 1.667 (tolerance band 0.900..1.100)",
+        "pods: 3 ready, 1 unready, 0 missing, 0 ignored",
+        "second pass: missing pods left out, unready pods counted at 0; ratio 1.233",
+        "-> 5 replicas: ceil(1.233 x 4 samples after filling)",
+        "proposal: 5 replicas (highest, from \"cpu resource utilization (percentage of request)\")",
+        "policy Pods 4 per 15s: 4 replicas at the start of the period -> bound 8",
+        "limits: 5 (DesiredWithinRange), not clamped",
+        "decision: scale 4 -> 5 (cpu resource utilization (percentage of request) above target)",
+        "condition ScalingActive=True ValidMetricFound",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn the_text_explanation_names_the_gate_and_the_failure() {
+    let p = policy(1, 10, vec![cpu(50)]);
+    let i = input(3, pods(3), vec![MetricInput::Pods(Err("boom".into()))]);
+    let d = decide(
+        &i,
+        &p,
+        &ControllerConfig::default(),
+        &mut History::default(),
+        now(),
+    );
+    let text = swell_pod_autoscaler::explain::render(&d);
+    assert!(text.contains("gate: metrics failed"), "{text}");
+    assert!(
+        text.contains("failed (FailedGetResourceMetric): failed to get cpu utilization"),
+        "{text}"
+    );
+    assert!(text.contains("decision: keep 3 replicas"), "{text}");
+}

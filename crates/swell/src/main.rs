@@ -11,6 +11,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use swell_pod_autoscaler::policy::{ControllerConfig, HpaPolicy};
 
 mod duration;
+mod hpa_decide;
 
 /// Kubernetes autoscalers that explain every decision.
 #[derive(Debug, Parser)]
@@ -33,6 +34,20 @@ enum HpaCommand {
     /// server and the controller would, and print the policy Swell derives from it (every default
     /// applied) as JSON. Exits 1 and names each invalid field when the manifest is refused.
     Check(CheckArgs),
+    /// Make one decision offline, as the controller would, from a file holding the HPA, its target's
+    /// scale, the pods and the fetched metric values (see docs/examples/decision.yaml), and explain it.
+    Decide(DecideArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DecideArgs {
+    /// The decision input (YAML or JSON); `-` reads standard input.
+    file: PathBuf,
+    /// Print the decision, its explanation and the status it would write as JSON.
+    #[arg(long, env = "SWELL_JSON")]
+    json: bool,
+    #[command(flatten)]
+    controller: ControllerArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +118,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Hpa(HpaCommand::Check(args)) => check(args),
+        Command::Hpa(HpaCommand::Decide(args)) => args
+            .controller
+            .config()
+            .and_then(|cfg| read_input(&args.file).and_then(|text| hpa_decide::run(&text, &cfg, args.json))),
     };
     match result {
         Ok(out) => {

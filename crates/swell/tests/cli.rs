@@ -85,3 +85,59 @@ fn a_bad_duration_flag_is_refused_by_the_parser() {
     assert!(!ok);
     assert!(stderr.contains("unknown unit"), "{stderr}");
 }
+
+#[test]
+fn hpa_decide_explains_the_shipped_example() {
+    let (ok, stdout, stderr) = swell(&["hpa", "decide", &example("decision.yaml")]);
+    assert!(ok, "stderr: {stderr}");
+    // cpu: 930m of 1000m requested by the two pods with samples = 93% against 60%; the pod without a
+    // sample counts at 0 on a scale-up: 930m of 1500m = 62% -> within tolerance, keep 3.
+    assert!(
+        stdout.contains("utilization 93% (average 465m), ratio 1.550"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("second pass: missing pods counted at 0% of request; ratio 1.033"),
+        "{stdout}"
+    );
+    // External AverageValue: 195 over a target of 30 -> 7; the legacy rate max(2 x 3, 4) clamps to 6.
+    assert!(stdout.contains("-> 7 replicas: ceil(total / target)"), "{stdout}");
+    assert!(
+        stdout.contains("limits: 6 (ScaleUpLimit), clamped 7 -> 6"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("decision: scale 3 -> 6"), "{stdout}");
+}
+
+#[test]
+fn hpa_decide_json_carries_the_status_it_would_write() {
+    let (ok, stdout, stderr) = swell(&["hpa", "decide", "--json", &example("decision.yaml")]);
+    assert!(ok, "stderr: {stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(v["decision"]["desired_replicas"], 6);
+    assert_eq!(v["statusIfWritten"]["desiredReplicas"], 6);
+    assert_eq!(
+        v["statusIfWritten"]["currentMetrics"][0]["resource"]["current"]["averageUtilization"],
+        93
+    );
+    assert_eq!(v["events"][0]["reason"], "SuccessfulRescale");
+}
+
+#[test]
+fn hpa_decide_refuses_a_metric_entry_with_two_values() {
+    let text = std::fs::read_to_string(example("decision.yaml")).expect("example");
+    let bad = text.replace(
+        "  - external: [\"120\", \"75\"]",
+        "  - external: [\"120\", \"75\"]\n    object: \"3\"",
+    );
+    let dir = std::env::temp_dir().join(format!("swell-cli-decide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, bad).expect("write");
+    let (ok, _, stderr) = swell(&["hpa", "decide", path.to_str().expect("utf-8 path")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("metrics[1]: give exactly one of pods, object, external or error"),
+        "{stderr}"
+    );
+}
