@@ -8,10 +8,11 @@ test:
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
-## lint: formatting and clippy with warnings as errors
+## lint: formatting, clippy and rustdoc (broken doc links) with warnings as errors
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
 ## fmt: format the workspace
 fmt:

@@ -4,6 +4,8 @@
 //! - [`clock`]: time as a parameter ([`clock::Clock`], a system clock and a manual clock for tests).
 //! - [`pod`]: what controllers read off a Pod (phase, readiness, start time, deletion, requests).
 //! - [`selector`]: label selectors, from the API object or from the string form the scale subresource returns.
+//! - [`validation`]: Kubernetes name rules (qualified names, DNS-1123 labels and subdomains, label
+//!   values) with upstream's messages.
 //! - [`conditions`]: status conditions that keep `lastTransitionTime` while their status holds.
 //! - `testing` (feature `test-util`): builders for the objects tests need.
 
@@ -14,5 +16,6 @@ pub mod quantity;
 pub mod selector;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+pub mod validation;
 
 pub use jiff::{SignedDuration, Timestamp};

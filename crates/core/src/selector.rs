@@ -23,6 +23,8 @@ use std::str::FromStr;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use crate::validation;
+
 /// What can go wrong building a selector.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -430,90 +432,11 @@ impl FromStr for Selector {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Validation (k8s.io/apimachinery/pkg/util/validation).
+// Validation: the rules and upstream's messages live in `crate::validation`.
 
-const QUALIFIED_NAME_MAX_LEN: usize = 63;
-const LABEL_VALUE_MAX_LEN: usize = 63;
-const DNS1123_SUBDOMAIN_MAX_LEN: usize = 253;
-
-const QUALIFIED_NAME_RULE: &str = "must consist of alphanumeric characters, '-', '_' or '.', \
-     and must start and end with an alphanumeric character";
-
-/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`: upstream's qualified-name part and non-empty label value.
-fn is_qualified_name_part(s: &str) -> bool {
-    let b = s.as_bytes();
-    match (b.first(), b.last()) {
-        (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        }
-        _ => false,
-    }
-}
-
-/// Upstream's DNS-1123 subdomain regex: dot-separated labels of `[a-z0-9]([-a-z0-9]*[a-z0-9])?`.
-fn is_dns1123_subdomain(s: &str) -> bool {
-    s.split('.').all(|label| {
-        let b = label.as_bytes();
-        let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-        match (b.first(), b.last()) {
-            (Some(first), Some(last)) => {
-                alnum(first) && alnum(last) && b.iter().all(|c| alnum(c) || *c == b'-')
-            }
-            _ => false,
-        }
-    })
-}
-
-/// `validation.IsQualifiedName`: `[prefix/]name`, prefix a DNS-1123 subdomain, name at most 63
-/// characters of the qualified-name alphabet.
+/// `validateLabelKey`: the key must be a qualified name; its problems are joined with `"; "`.
 fn validate_key(key: &str) -> Result<()> {
-    let mut problems: Vec<String> = Vec::new();
-    let parts: Vec<&str> = key.split('/').collect();
-    let name = match parts.as_slice() {
-        [name] => *name,
-        [prefix, name] => {
-            if prefix.is_empty() {
-                problems.push("prefix part must be non-empty".to_string());
-            } else {
-                if prefix.len() > DNS1123_SUBDOMAIN_MAX_LEN {
-                    problems.push(format!(
-                        "prefix part must be no more than {DNS1123_SUBDOMAIN_MAX_LEN} characters"
-                    ));
-                }
-                if !is_dns1123_subdomain(prefix) {
-                    problems.push(
-                        "prefix part a lowercase RFC 1123 subdomain must consist of lower case \
-                         alphanumeric characters, '-' or '.', and must start and end with an \
-                         alphanumeric character"
-                            .to_string(),
-                    );
-                }
-            }
-            *name
-        }
-        _ => {
-            return Err(Error::InvalidKey {
-                key: key.to_string(),
-                reason: format!(
-                    "a qualified name {QUALIFIED_NAME_RULE}, with an optional DNS subdomain prefix \
-                     and '/' (e.g. 'example.com/MyName')"
-                ),
-            });
-        }
-    };
-    if name.is_empty() {
-        problems.push("name part must be non-empty".to_string());
-    } else if name.len() > QUALIFIED_NAME_MAX_LEN {
-        problems.push(format!(
-            "name part must be no more than {QUALIFIED_NAME_MAX_LEN} characters"
-        ));
-    }
-    if !is_qualified_name_part(name) {
-        problems.push(format!("name part {QUALIFIED_NAME_RULE}"));
-    }
+    let problems = validation::is_qualified_name(key);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -524,22 +447,10 @@ fn validate_key(key: &str) -> Result<()> {
     }
 }
 
-/// `validation.IsValidLabelValue`: empty, or at most 63 characters of the qualified-name alphabet.
+/// `validateLabelValue`: the value's problems joined with `"; "`, or `None` for a valid label value.
 fn label_value_problems(value: &str) -> Option<String> {
-    let mut problems = Vec::new();
-    if value.len() > LABEL_VALUE_MAX_LEN {
-        problems.push(format!("must be no more than {LABEL_VALUE_MAX_LEN} characters"));
-    }
-    if !value.is_empty() && !is_qualified_name_part(value) {
-        problems.push(format!(
-            "a valid label must be an empty string or {QUALIFIED_NAME_RULE}"
-        ));
-    }
-    if problems.is_empty() {
-        None
-    } else {
-        Some(problems.join("; "))
-    }
+    let problems = validation::is_valid_label_value(value);
+    (!problems.is_empty()).then(|| problems.join("; "))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1478,9 +1389,18 @@ mod tests {
             Err(Error::InvalidKey { reason, .. }) => reason,
             other => panic!("{k}: {other:?}"),
         };
-        assert_eq!(
-            reason(""),
-            format!("name part must be non-empty; name part {QUALIFIED_NAME_RULE}")
+        // Upstream's IsQualifiedName messages, joined with "; " as upstream's validateLabelKey does.
+        let empty = reason("");
+        assert!(
+            empty.starts_with(
+                "name part must be non-empty; name part must consist of alphanumeric characters, '-', '_' or '.', \
+                 and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', "
+            ),
+            "{empty}"
+        );
+        assert!(
+            empty.ends_with("regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"),
+            "{empty}"
         );
         assert!(reason("/a").starts_with("prefix part must be non-empty"));
         assert!(reason(&"a".repeat(64)).starts_with("name part must be no more than 63 characters"));

@@ -1,7 +1,7 @@
 //! The snapshot one decision reads: the scale subresource, the pods, the metric samples.
 //!
 //! The fetch step (the live controller, the simulator, a test) builds an [`HpaInput`] once per
-//! reconcile; [`crate::decide`] only reads it. Pods are digested on the way in ([`PodInfo::from_pod`]):
+//! reconcile; [`crate::decide()`] only reads it. Pods are digested on the way in ([`PodInfo::from_pod`]):
 //! the requests every metric of the policy needs are summed once, so the decision does no quantity
 //! parsing and no per-pod allocation. Pods and per-pod samples are kept sorted by pod name, which lets
 //! the decision join them with one merge pass instead of a hash join.

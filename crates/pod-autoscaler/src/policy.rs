@@ -1,7 +1,7 @@
 //! The policy: an `autoscaling/v2` HorizontalPodAutoscaler spec, validated and defaulted.
 //!
 //! Data flow: `HorizontalPodAutoscalerSpec` (k8s-openapi) --[`HpaPolicy::from_spec`]--> [`HpaPolicy`],
-//! which the decision ([`crate::decide`]) reads. `from_spec` applies what the API server would have
+//! which the decision ([`crate::decide()`]) reads. `from_spec` applies what the API server would have
 //! applied (API defaulting of `behavior`, the default CPU 80% metric, `minReplicas` 1) and the
 //! controller's own substitutions (the scale-down stabilization window from the controller flag when
 //! the spec leaves it unset, per-direction tolerances falling back to the flag), and refuses what API
@@ -251,6 +251,7 @@ use std::fmt;
 
 use k8s_openapi::api::autoscaling::v2 as api;
 use swell_core::quantity::Quantity;
+use swell_core::validation::{is_dns1123_label, is_qualified_name};
 
 /// `MaxPeriodSeconds` of upstream validation: the longest scaling-policy period.
 const MAX_PERIOD_SECONDS: i32 = 1800;
@@ -854,7 +855,7 @@ fn container_resource_source(
     if src.container.is_empty() {
         check.push(FieldError::required(&container_path, "must specify a container"));
     } else {
-        for msg in dns1123_label(&src.container) {
+        for msg in is_dns1123_label(&src.container) {
             check.push(FieldError::invalid(
                 &container_path,
                 go_quote(&src.container),
@@ -1186,132 +1187,6 @@ fn scaling_policy(check: &mut Check, p: &api::HPAScalingPolicy, path: &Path) -> 
     })
 }
 
-// ---- name rules of apimachinery (`k8s.io/apimachinery/pkg/util/validation`) ----
-
-/// `RegexError`: the message, examples and regex, formatted exactly as upstream (double space included).
-fn regex_error(msg: &str, regex: &str, examples: &[&str]) -> String {
-    let mut out = format!("{msg} (e.g. ");
-    for (i, example) in examples.iter().enumerate() {
-        if i > 0 {
-            out.push_str(" or ");
-        }
-        out.push_str(&format!("'{example}', "));
-    }
-    out.push_str(&format!("regex used for validation is '{regex}')"));
-    out
-}
-
-const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
-const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-
-fn matches_dns1123_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    match (b.first(), b.last()) {
-        (Some(first), Some(last)) => edge(first) && edge(last) && b.iter().all(|c| edge(c) || *c == b'-'),
-        _ => false,
-    }
-}
-
-fn matches_dns1123_subdomain(s: &str) -> bool {
-    s.split('.').all(matches_dns1123_label)
-}
-
-fn matches_qualified_name_part(s: &str) -> bool {
-    let b = s.as_bytes();
-    match (b.first(), b.last()) {
-        (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        }
-        _ => false,
-    }
-}
-
-/// `IsDNS1123Label`.
-fn dns1123_label(s: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if s.len() > 63 {
-        errs.push("must be no more than 63 characters".to_owned());
-    }
-    if !matches_dns1123_label(s) {
-        if matches_dns1123_subdomain(s) {
-            errs.push("must not contain dots".to_owned());
-        } else {
-            errs.push(regex_error(
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', \
-                 and must start and end with an alphanumeric character",
-                DNS1123_LABEL_FMT,
-                &["my-name", "123-abc"],
-            ));
-        }
-    }
-    errs
-}
-
-/// `IsDNS1123Subdomain`.
-fn dns1123_subdomain(s: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if s.len() > 253 {
-        errs.push("must be no more than 253 characters".to_owned());
-    }
-    if !matches_dns1123_subdomain(s) {
-        errs.push(regex_error(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', \
-             and must start and end with an alphanumeric character",
-            DNS1123_SUBDOMAIN_FMT,
-            &["example.com"],
-        ));
-    }
-    errs
-}
-
-/// `IsQualifiedName`.
-fn qualified_name(value: &str) -> Vec<String> {
-    const MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with \
-                       an alphanumeric character";
-    const EXAMPLES: [&str; 3] = ["MyName", "my.name", "123-abc"];
-    let mut errs = Vec::new();
-    let parts: Vec<&str> = value.split('/').collect();
-    let name = match parts.as_slice() {
-        [name] => *name,
-        [prefix, name] => {
-            if prefix.is_empty() {
-                errs.push("prefix part must be non-empty".to_owned());
-            } else {
-                errs.extend(
-                    dns1123_subdomain(prefix)
-                        .into_iter()
-                        .map(|m| format!("prefix part {m}")),
-                );
-            }
-            *name
-        }
-        _ => {
-            errs.push(format!(
-                "a qualified name {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
-                regex_error(MSG, QUALIFIED_NAME_FMT, &EXAMPLES)
-            ));
-            return errs;
-        }
-    };
-    if name.is_empty() {
-        errs.push("name part must be non-empty".to_owned());
-    } else if name.len() > 63 {
-        errs.push("name part must be no more than 63 characters".to_owned());
-    }
-    if !matches_qualified_name_part(name) {
-        errs.push(format!(
-            "name part {}",
-            regex_error(MSG, QUALIFIED_NAME_FMT, &EXAMPLES)
-        ));
-    }
-    errs
-}
-
 /// `helper.IsStandardResourceName` (single-segment names only reach it).
 fn is_standard_resource_name(name: &str) -> bool {
     const STANDARD: [&str; 18] = [
@@ -1352,12 +1227,12 @@ fn is_extended_resource_name(name: &str) -> bool {
     if is_native_resource(name) || name.starts_with("requests.") {
         return false;
     }
-    qualified_name(&format!("requests.{name}")).is_empty()
+    is_qualified_name(&format!("requests.{name}")).is_empty()
 }
 
 /// `ValidateContainerResourceName` (core/v1 validation).
 fn container_resource_name(value: &str) -> Vec<String> {
-    let mut errs = qualified_name(value);
+    let mut errs = is_qualified_name(value);
     if errs.is_empty() && !value.contains('/') && !is_standard_resource_name(value) {
         errs.push("must be a standard resource type or fully qualified".to_owned());
     }
