@@ -677,7 +677,7 @@ fn compute_replicas_for_metrics(
         SCALING_ACTIVE,
         ConditionStatus::True,
         "ValidMetricFound",
-        format!("the HPA controller was able to successfully calculate a replica count from {metric}"),
+        format!("the HPA was able to successfully calculate a replica count from {metric}"),
         now,
     );
     Computed {
