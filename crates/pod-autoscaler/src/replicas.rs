@@ -298,8 +298,12 @@ pub fn resource_utilization(
     if pods.is_empty() {
         return Err(NO_PODS.to_string());
     }
-    // Sums over ready samples; missing and unready pods are remembered for the second pass.
+    // Sums over ready samples, and what the second pass needs of missing and unready pods: their
+    // requests, and what missing pods would use at `max(100, target)`% (truncated per pod, as
+    // upstream fills each pod's metric before summing).
     let (mut usage_sum, mut request_sum, mut entries): (i128, i128, usize) = (0, 0, 0);
+    let (mut missing_requests, mut missing_fill, mut unready_requests): (i128, i128, i128) = (0, 0, 0);
+    let fallback = i64::from(target_utilization.max(100));
     let mut request_error: Option<String> = None;
     let (counts, _) = group_pods(pods, samples, readiness, |i, group| {
         let request = match pods[i].requests.get(request_index) {
@@ -313,10 +317,19 @@ pub fn resource_utilization(
                 0
             }
         };
-        if let Group::Ready(v) = group {
-            usage_sum += i128::from(v);
-            request_sum += i128::from(request);
-            entries += 1;
+        let request = i128::from(request);
+        match group {
+            Group::Ready(v) => {
+                usage_sum += i128::from(v);
+                request_sum += request;
+                entries += 1;
+            }
+            Group::Missing => {
+                missing_requests += request;
+                missing_fill += request * i128::from(fallback) / 100;
+            }
+            Group::Unready => unready_requests += request,
+            Group::Ignored => {}
         }
     });
     // Extraneous samples have no request: upstream skips them in the ratio but counts them in
@@ -344,29 +357,19 @@ pub fn resource_utilization(
     let scale_up_with_unready = counts.unready > 0 && ratio > 1.0;
 
     // Second pass.
-    let fallback = i64::from(target_utilization.max(100));
     let fill_missing = counts.missing > 0 && ratio != 1.0;
     let (mut new_usage, mut new_request, mut len) = (usage_sum, request_sum, metrics_len);
-    group_pods(pods, samples, readiness, |i, group| {
-        let request = match pods[i].requests.get(request_index) {
-            Some(Ok(r)) => i128::from(*r),
-            _ => 0,
-        };
-        match group {
-            Group::Missing if fill_missing => {
-                if ratio < 1.0 {
-                    new_usage += request * i128::from(fallback) / 100;
-                }
-                new_request += request;
-                len += 1;
-            }
-            Group::Unready if scale_up_with_unready => {
-                new_request += request;
-                len += 1;
-            }
-            _ => {}
+    if fill_missing {
+        if ratio < 1.0 {
+            new_usage += missing_fill;
         }
-    });
+        new_request += missing_requests;
+        len += counts.missing;
+    }
+    if scale_up_with_unready {
+        new_request += unready_requests;
+        len += counts.unready;
+    }
     if new_request == 0 {
         return Err(NO_MATCHING_METRICS.to_string());
     }
