@@ -4,7 +4,7 @@
 //! starts from a realistic default, is changed by chained calls that consume and return it, and ends
 //! with `.build()`, which returns the plain `k8s-openapi` object:
 //!
-//! ```ignore
+//! ```text
 //! let p = pod("web-1").label("app", "web").cpu("250m").unready_since(at("2026-01-01T00:01:00Z")).build();
 //! let n = node("n1").cpu("8").taint("dedicated", "gpu", "NoSchedule").build();
 //! ```
