@@ -786,7 +786,10 @@ fn compute_metric(
             };
             let (calc, what) = match m.target {
                 Target::AverageValue(t) => (
-                    samples.and_then(|s| replicas::plain_per_pod(&input.pods, s, t, spec_replicas, tol, &readiness)),
+                    samples.and_then(|s| {
+                        replicas::plain_per_pod(&input.pods, s, t, spec_replicas, tol, &readiness)
+                            .map_err(|e| e.to_string())
+                    }),
                     "usage",
                 ),
                 Target::Utilization(t) => {
@@ -795,6 +798,7 @@ fn compute_metric(
                     (
                         samples.and_then(|s| {
                             replicas::resource_utilization(&input.pods, s, idx, t, spec_replicas, tol, &readiness)
+                                .map_err(|e| e.to_string())
                         }),
                         "utilization",
                     )
@@ -877,6 +881,7 @@ fn compute_metric(
             let p = match metric_input {
                 Some(MetricInput::Pods(Ok(s))) => {
                     replicas::plain_per_pod(&input.pods, s.as_slice(), target, spec_replicas, tol, &readiness)
+                        .map_err(|e| e.to_string())
                 }
                 Some(MetricInput::Pods(Err(e))) => Err(format!("unable to get metric {}: {e}", metric.name)),
                 _ => Err(format!(
@@ -926,7 +931,10 @@ fn compute_metric(
             let (p, value, name) = match m.target {
                 Target::Value(t) => {
                     let p = usage
-                        .and_then(|u| replicas::total_value(u, t, spec_replicas, &input.pods, tol))
+                        .and_then(|u| {
+                            replicas::total_value(u, t, spec_replicas, &input.pods, tol)
+                                .map_err(|e| e.to_string())
+                        })
                         .map_err(|e| fail(e.clone(), e))?;
                     let v = MetricValueStatus {
                         value: Some(milli_quantity(p.usage, Format::DecimalSI)),
@@ -1011,7 +1019,7 @@ fn compute_metric(
                     (p, v)
                 }
                 Target::Value(t) => {
-                    let p = usage.and_then(|u| replicas::total_value(u, t, spec_replicas, &input.pods, tol)).map_err(
+                    let p = usage.and_then(|u| replicas::total_value(u, t, spec_replicas, &input.pods, tol).map_err(|e| e.to_string())).map_err(
                         |e| Failure {
                             reason: "FailedGetExternalMetric",
                             error: format!(

@@ -31,6 +31,31 @@ pub const NO_READY_METRICS: &str = "did not receive metrics for targeted pods (p
 /// Message when no sample matched a pod with requests.
 pub const NO_MATCHING_METRICS: &str = "no metrics returned matched known pods";
 
+/// Why a metric could not propose a replica count. Messages are upstream's, verbatim: they end up in
+/// the `ScalingActive` condition and the `FailedGet*Metric` events. None of these heals by retrying
+/// the computation; they change when the pods or the samples do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum Error {
+    /// The selector matches no pods.
+    #[error("{}", NO_PODS)]
+    NoPods,
+    /// Every pod was unready, ignored or without a sample.
+    #[error("{}", NO_READY_METRICS)]
+    NoReadyMetrics,
+    /// No sample belongs to a pod with a non-zero request.
+    #[error("{}", NO_MATCHING_METRICS)]
+    NoMatchingMetrics,
+    /// A counted container has no request for the resource (the pod helper's message).
+    #[error("{0}")]
+    MissingRequest(String),
+    /// Counting ready pods for an Object or External Value target failed.
+    #[error("unable to calculate ready pods: {0}")]
+    ReadyPods(Box<Error>),
+}
+
+/// Result of the per-metric functions.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// How pods were counted for one metric.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodCounts {
@@ -294,9 +319,9 @@ pub fn resource_utilization(
     current_replicas: i32,
     tol: &Tolerances,
     readiness: &Readiness,
-) -> Result<Proposal, String> {
+) -> Result<Proposal> {
     if pods.is_empty() {
-        return Err(NO_PODS.to_string());
+        return Err(Error::NoPods);
     }
     // Sums over ready samples, and what the second pass needs of missing and unready pods: their
     // requests, and what missing pods would use at `max(100, target)`% (truncated per pod, as
@@ -304,16 +329,18 @@ pub fn resource_utilization(
     let (mut usage_sum, mut request_sum, mut entries): (i128, i128, usize) = (0, 0, 0);
     let (mut missing_requests, mut missing_fill, mut unready_requests): (i128, i128, i128) = (0, 0, 0);
     let fallback = i64::from(target_utilization.max(100));
-    let mut request_error: Option<String> = None;
+    let mut request_error: Option<Error> = None;
     let (counts, _) = group_pods(pods, samples, readiness, |i, group| {
         let request = match pods[i].requests.get(request_index) {
             Some(Ok(r)) => *r,
             Some(Err(e)) => {
-                request_error.get_or_insert_with(|| e.clone());
+                request_error.get_or_insert_with(|| Error::MissingRequest(e.clone()));
                 0
             }
             None => {
-                request_error.get_or_insert_with(|| format!("missing request for pod {}", pods[i].name));
+                request_error.get_or_insert_with(|| {
+                    Error::MissingRequest(format!("missing request for pod {}", pods[i].name))
+                });
                 0
             }
         };
@@ -336,13 +363,13 @@ pub fn resource_utilization(
     // len(metrics) below.
     let metrics_len = counts.ready + counts.extraneous_samples;
     if metrics_len == 0 {
-        return Err(NO_READY_METRICS.to_string());
+        return Err(Error::NoReadyMetrics);
     }
     if let Some(e) = request_error {
         return Err(e);
     }
     if request_sum == 0 {
-        return Err(NO_MATCHING_METRICS.to_string());
+        return Err(Error::NoMatchingMetrics);
     }
     let utilization = utilization_percent(usage_sum, request_sum);
     let raw_average = clamp_i64(usage_sum / entries as i128);
@@ -371,7 +398,7 @@ pub fn resource_utilization(
         len += counts.unready;
     }
     if new_request == 0 {
-        return Err(NO_MATCHING_METRICS.to_string());
+        return Err(Error::NoMatchingMetrics);
     }
     let new_ratio = f64::from(utilization_percent(new_usage, new_request)) / f64::from(target_utilization);
     let (replicas, rule) = settle(current_replicas, ratio, new_ratio, len, tol);
@@ -403,9 +430,9 @@ pub fn plain_per_pod(
     current_replicas: i32,
     tol: &Tolerances,
     readiness: &Readiness,
-) -> Result<Proposal, String> {
+) -> Result<Proposal> {
     if pods.is_empty() {
-        return Err(NO_PODS.to_string());
+        return Err(Error::NoPods);
     }
     let mut sum: i128 = 0;
     let (counts, extraneous_sum) = group_pods(pods, samples, readiness, |_, group| {
@@ -416,7 +443,7 @@ pub fn plain_per_pod(
     sum += extraneous_sum;
     let len = counts.ready + counts.extraneous_samples;
     if len == 0 {
-        return Err(NO_READY_METRICS.to_string());
+        return Err(Error::NoReadyMetrics);
     }
     let usage = clamp_i64(sum / len as i128);
     let ratio = usage as f64 / target as f64;
@@ -452,9 +479,9 @@ pub fn plain_per_pod(
 }
 
 /// Pods that are Running and Ready (upstream `getReadyPodsCount`; terminating pods count).
-pub fn ready_pod_count(pods: &[PodInfo]) -> Result<usize, String> {
+pub fn ready_pod_count(pods: &[PodInfo]) -> Result<usize> {
     if pods.is_empty() {
-        return Err(NO_PODS.to_string());
+        return Err(Error::NoPods);
     }
     Ok(pods
         .iter()
@@ -470,7 +497,7 @@ pub fn total_value(
     current_replicas: i32,
     pods: &[PodInfo],
     tol: &Tolerances,
-) -> Result<Proposal, String> {
+) -> Result<Proposal> {
     let ratio = usage as f64 / target as f64;
     let base = Proposal {
         replicas: current_replicas,
@@ -492,7 +519,7 @@ pub fn total_value(
     if tol.is_within(ratio) {
         return Ok(base);
     }
-    let ready = ready_pod_count(pods).map_err(|e| format!("unable to calculate ready pods: {e}"))?;
+    let ready = ready_pod_count(pods).map_err(|e| Error::ReadyPods(Box::new(e)))?;
     Ok(Proposal {
         replicas: ceil_i32(ratio * ready as f64),
         ready_pods: Some(ready),

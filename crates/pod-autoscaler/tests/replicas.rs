@@ -283,6 +283,7 @@ fn run_utilization(c: &UtilCase) -> Result<Proposal, String> {
     let pods = sorted(c.pods.clone());
     let samples = PodSamples::new(c.samples.clone());
     replicas::resource_utilization(&pods, samples.as_slice(), 0, c.target, c.current, &c.tol, &CPU)
+        .map_err(|e| e.to_string())
 }
 
 fn utilization_cases() -> Vec<UtilCase> {
@@ -1632,7 +1633,7 @@ fn plain_per_pod_values_match_upstream_calc_plain_metric_replicas() {
                 check(&mut failures, c.name, "rebalance", rebalance_of(p), w.rebalance);
             }
             (Err(e), Err(w)) => {
-                if !e.contains(w) {
+                if !e.to_string().contains(w) {
                     failures.push(format!("{}: error {e:?} does not contain {w:?}", c.name));
                 }
             }
@@ -1847,7 +1848,7 @@ fn object_and_external_values_match_upstream_usage_ratio_replica_count() {
                 );
                 check(&mut failures, c.name, "pods", p.pods, None);
             }
-            (Err(e), Err(w)) => check(&mut failures, c.name, "error", e.as_str(), *w),
+            (Err(e), Err(w)) => check(&mut failures, c.name, "error", e.to_string().as_str(), *w),
             _ => failures.push(format!("{}: got {got:?}, want {:?}", c.name, c.want)),
         }
     }
@@ -1871,7 +1872,7 @@ fn ready_pod_count_is_running_and_ready_and_needs_pods() {
         "running+ready, terminating included"
     );
     assert_eq!(
-        replicas::ready_pod_count(&[]),
+        replicas::ready_pod_count(&[]).map_err(|e| e.to_string()),
         Err(NO_PODS.to_string()),
         "no pods"
     );
@@ -2179,6 +2180,7 @@ fn per_pod(
         }
         PerPod::Plain(target) => replicas::plain_per_pod(pods, samples, target, current, tol, readiness),
     }
+    .map_err(|e| e.to_string())
 }
 
 proptest! {
