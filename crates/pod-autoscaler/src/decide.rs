@@ -753,6 +753,13 @@ fn compute_metric(
     let tol = &policy.tolerances;
     let spec_replicas = input.scale.spec_replicas;
     let status_replicas = input.scale.status_replicas;
+    // The CPU readiness rule applies to Resource and ContainerResource metrics on cpu only.
+    let readiness = Readiness {
+        cpu: false,
+        cpu_initialization_period: cfg.cpu_initialization_period,
+        initial_readiness_delay: cfg.initial_readiness_delay,
+        now,
+    };
     match &m.source {
         MetricSource::Resource { name } | MetricSource::ContainerResource { name, .. } => {
             let container = match &m.source {
@@ -771,9 +778,7 @@ fn compute_metric(
             };
             let readiness = Readiness {
                 cpu: name == "cpu",
-                cpu_initialization_period: cfg.cpu_initialization_period,
-                initial_readiness_delay: cfg.initial_readiness_delay,
-                now,
+                ..readiness
             };
             let samples = match metric_input {
                 Some(MetricInput::Pods(Ok(s))) => Ok(s.as_slice()),
@@ -793,8 +798,7 @@ fn compute_metric(
                     "usage",
                 ),
                 Target::Utilization(t) => {
-                    let key = RequestKey { resource: name.clone(), container: container.map(str::to_string) };
-                    let idx = request_keys.iter().position(|k| *k == key).unwrap_or(usize::MAX);
+                    let idx = RequestKey::position(request_keys, name, container).unwrap_or(usize::MAX);
                     (
                         samples.and_then(|s| {
                             replicas::resource_utilization(&input.pods, s, idx, t, spec_replicas, tol, &readiness)
@@ -871,12 +875,6 @@ fn compute_metric(
                         "invalid pods metric source: an average value target must be set".to_string(),
                     ));
                 }
-            };
-            let readiness = Readiness {
-                cpu: false,
-                cpu_initialization_period: cfg.cpu_initialization_period,
-                initial_readiness_delay: cfg.initial_readiness_delay,
-                now,
             };
             let p = match metric_input {
                 Some(MetricInput::Pods(Ok(s))) => {

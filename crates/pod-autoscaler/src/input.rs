@@ -88,6 +88,13 @@ impl RequestKey {
         }
         keys
     }
+
+    /// Where the key for `resource` (of `container`, for ContainerResource metrics) sits in `keys`,
+    /// compared in place so that the decision allocates nothing to find it.
+    pub fn position(keys: &[RequestKey], resource: &str, container: Option<&str>) -> Option<usize> {
+        keys.iter()
+            .position(|k| k.resource == resource && k.container.as_deref() == container)
+    }
 }
 
 /// A pod as the decision sees it.
