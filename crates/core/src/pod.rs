@@ -203,6 +203,13 @@ pub struct ReadyCondition {
     pub last_transition_time: Option<Timestamp>,
 }
 
+impl ReadyCondition {
+    /// `podutil.IsPodReady` on the condition: its status is True.
+    pub fn is_ready(&self) -> bool {
+        self.status == ConditionStatus::True
+    }
+}
+
 /// Which parts of the spec [`pod_requests`] adds up (a subset of upstream `PodResourcesOptions`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PodResourcesOptions {
@@ -232,7 +239,7 @@ pub fn ready_condition(pod: &Pod) -> Option<ReadyCondition> {
 
 /// Whether the Pod has a `Ready` condition with status `True` (upstream `podutil.IsPodReady`).
 pub fn is_ready(pod: &Pod) -> bool {
-    ready_condition(pod).is_some_and(|c| c.status == ConditionStatus::True)
+    ready_condition(pod).is_some_and(|c| c.is_ready())
 }
 
 /// When the kubelet acknowledged the Pod (`status.startTime`).

@@ -141,9 +141,7 @@ impl PodInfo {
 
     /// `podutil.IsPodReady`: a Ready condition with status True.
     pub fn is_ready(&self) -> bool {
-        self.ready
-            .as_ref()
-            .is_some_and(|r| r.status == swell_core::pod::ConditionStatus::True)
+        self.ready.as_ref().is_some_and(ReadyCondition::is_ready)
     }
 }
 
