@@ -1,0 +1,19 @@
+//! `swell-node-autoscaler`: the pure decision core of Swell's node autoscaler.
+//!
+//! It reproduces the decisions of Cluster Autoscaler (1.36) without its I/O: the caller builds a
+//! [`snapshot::Snapshot`] of the cluster, this crate plans, the caller acts.
+//!
+//! ```text
+//! nodes, pods, PDBs, DaemonSets, node groups --model/convert--> Snapshot (indexed, immutable)
+//! plan(&Snapshot, &Config, &mut Memory, now, seed) -> Plan
+//!     sim:        a what-if overlay on the snapshot (add template nodes, move pods, remove nodes)
+//!     predicates: the scheduler's filters with its messages
+//!     scaleup:    pending pods -> equivalence classes -> estimator per group -> expander chain
+//!     scaledown:  utilization -> drainability rules -> rescheduling simulation -> timers -> budgets
+//! every pod and node carries the reason for what was (not) done
+//! ```
+//!
+//! Nothing here reads a clock or a random source: `now` and the seed are parameters.
+
+pub mod model;
+pub mod resources;
