@@ -1,0 +1,5 @@
+//! `swell-runtime`: the I/O every Swell controller shares, kept out of the decision cores.
+//!
+//! - [`client`]: a `kube::Client` from `--kubeconfig`/`--context`, or inferred (KUBECONFIG, in-cluster).
+
+pub mod client;
