@@ -1,5 +1,7 @@
 //! `swell-runtime`: the I/O every Swell controller shares, kept out of the decision cores.
 //!
 //! - [`client`]: a `kube::Client` from `--kubeconfig`/`--context`, or inferred (KUBECONFIG, in-cluster).
+//! - [`telemetry`]: tracing initialisation, human text or JSON lines.
 
 pub mod client;
+pub mod telemetry;
