@@ -2,6 +2,8 @@
 //!
 //! - [`client`]: a `kube::Client` from `--kubeconfig`/`--context`, or inferred (KUBECONFIG, in-cluster).
 //! - [`telemetry`]: tracing initialisation, human text or JSON lines.
+//! - [`shutdown`]: SIGTERM and Ctrl-C turned into a cancellation token the controllers select on.
 
 pub mod client;
+pub mod shutdown;
 pub mod telemetry;
