@@ -3,7 +3,9 @@
 //! - [`client`]: a `kube::Client` from `--kubeconfig`/`--context`, or inferred (KUBECONFIG, in-cluster).
 //! - [`telemetry`]: tracing initialisation, human text or JSON lines.
 //! - [`shutdown`]: SIGTERM and Ctrl-C turned into a cancellation token the controllers select on.
+//! - [`server`]: `/healthz`, `/readyz` and `/metrics` on one port, plus the caller's own routes.
 
 pub mod client;
+pub mod server;
 pub mod shutdown;
 pub mod telemetry;
