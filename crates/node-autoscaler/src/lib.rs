@@ -15,5 +15,19 @@
 //!
 //! Nothing here reads a clock or a random source: `now` and the seed are parameters.
 
+pub mod config;
+pub mod convert;
+pub mod decide;
 pub mod model;
+pub mod plan;
+pub mod predicates;
 pub mod resources;
+pub mod scaledown;
+pub mod scaleup;
+pub mod sim;
+pub mod snapshot;
+
+pub use config::{ClusterLimits, Config, Memory, ScaleDownConfig, ScaleUpConfig};
+pub use decide::{Revalidation, plan, revalidate};
+pub use plan::Plan;
+pub use snapshot::{ClusterInput, Snapshot};

@@ -82,7 +82,11 @@ pub struct Taint {
 impl Taint {
     /// A taint.
     pub fn new(key: &str, value: &str, effect: TaintEffect) -> Taint {
-        Taint { key: key.into(), value: value.into(), effect }
+        Taint {
+            key: key.into(),
+            value: value.into(),
+            effect,
+        }
     }
 }
 
@@ -170,7 +174,11 @@ impl NodeSelectorRequirement {
                 let (Ok(v), Ok(bound)) = (v.parse::<i64>(), bound.parse::<i64>()) else {
                     return false;
                 };
-                if self.operator == NodeSelectorOperator::Gt { v > bound } else { v < bound }
+                if self.operator == NodeSelectorOperator::Gt {
+                    v > bound
+                } else {
+                    v < bound
+                }
             }
         }
     }

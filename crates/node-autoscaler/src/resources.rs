@@ -73,7 +73,11 @@ impl fmt::Display for Shortage {
 impl Resources {
     /// cpu (millicores) and memory (bytes), nothing else.
     pub fn cpu_mem(cpu: i64, memory: i64) -> Resources {
-        Resources { cpu, memory, ..Resources::default() }
+        Resources {
+            cpu,
+            memory,
+            ..Resources::default()
+        }
     }
 
     /// Builder: sets the pod slots.
@@ -101,7 +105,11 @@ impl Resources {
             MEMORY => self.memory,
             EPHEMERAL_STORAGE => self.ephemeral_storage,
             PODS => self.pods,
-            _ => self.extended.iter().find(|(n, _)| n == name).map_or(0, |(_, v)| *v),
+            _ => self
+                .extended
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0, |(_, v)| *v),
         }
     }
 
@@ -179,8 +187,9 @@ impl Resources {
     pub fn add_times(&mut self, other: &Resources, n: i64) {
         self.cpu = self.cpu.saturating_add(other.cpu.saturating_mul(n));
         self.memory = self.memory.saturating_add(other.memory.saturating_mul(n));
-        self.ephemeral_storage =
-            self.ephemeral_storage.saturating_add(other.ephemeral_storage.saturating_mul(n));
+        self.ephemeral_storage = self
+            .ephemeral_storage
+            .saturating_add(other.ephemeral_storage.saturating_mul(n));
         self.pods = self.pods.saturating_add(other.pods.saturating_mul(n));
         for (name, v) in &other.extended {
             let cur = self.get(name);
@@ -226,7 +235,11 @@ impl Resources {
         limit(self.pods, used.pods, allocatable.pods);
         limit(self.cpu, used.cpu, allocatable.cpu);
         limit(self.memory, used.memory, allocatable.memory);
-        limit(self.ephemeral_storage, used.ephemeral_storage, allocatable.ephemeral_storage);
+        limit(
+            self.ephemeral_storage,
+            used.ephemeral_storage,
+            allocatable.ephemeral_storage,
+        );
         for (name, v) in &self.extended {
             limit(*v, used.get(name), allocatable.get(name));
         }
@@ -269,7 +282,9 @@ mod tests {
     #[test]
     fn an_extended_resource_the_node_lacks_is_insufficient() {
         let alloc = Resources::cpu_mem(1000, 1000).with_pods(10);
-        let req = Resources::cpu_mem(1, 1).with_pods(1).with_extended("nvidia.com/gpu", 1);
+        let req = Resources::cpu_mem(1, 1)
+            .with_pods(1)
+            .with_extended("nvidia.com/gpu", 1);
         let err = req.fits(&Resources::default(), &alloc).unwrap_err();
         assert_eq!(err.to_string(), "Insufficient nvidia.com/gpu");
     }
