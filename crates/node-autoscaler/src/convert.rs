@@ -71,7 +71,7 @@ pub enum ConvertError {
         field: String,
         /// Why it does not parse.
         #[source]
-        source: quantity::Error,
+        source: Box<quantity::Error>,
     },
     /// A label selector is invalid.
     #[error("{object}: {field}: {source}")]
@@ -82,7 +82,7 @@ pub enum ConvertError {
         field: String,
         /// Why it is invalid.
         #[source]
-        source: selector::Error,
+        source: Box<selector::Error>,
     },
     /// A duration annotation is not a Go duration.
     #[error("{object}: {field}: {source}")]
@@ -125,7 +125,7 @@ pub enum ConvertError {
         object: String,
         /// Why.
         #[source]
-        source: core_pod::Error,
+        source: Box<core_pod::Error>,
     },
 }
 
@@ -341,7 +341,7 @@ impl Ctx<'_> {
         ConvertError::Selector {
             object: self.object.to_owned(),
             field: field.into(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -659,7 +659,7 @@ impl Converter {
         };
         let requests = core_pod::pod_requests(pod, options).map_err(|source| ConvertError::Requests {
             object: ctx.object.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         let mut r = Resources::from_quantities(requests.iter().map(|(name, q)| (name.as_str(), q)));
         r.set(resources::PODS, 1);
@@ -772,7 +772,7 @@ fn parse_quantity(ctx: &Ctx<'_>, field: &str, q: &ApiQuantity) -> Result<Quantit
     let parsed = Quantity::parse(&q.0).map_err(|source| ConvertError::Quantity {
         object: ctx.object.to_owned(),
         field: field.to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     if parsed.sign() < 0 {
         return Err(ctx.invalid(field, format!("quantity {:?} must not be negative", q.0)));
