@@ -70,6 +70,8 @@ pub mod behavior;
 pub mod decide;
 pub mod explain;
 pub mod input;
+#[cfg(feature = "controller")]
+pub mod metrics;
 pub mod policy;
 pub mod replicas;
 pub mod status;
