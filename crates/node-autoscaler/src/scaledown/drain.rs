@@ -259,10 +259,10 @@ pub fn drainability(pod: &Pod, pdbs: &PdbTracker, options: &DrainOptions, now: T
         return Drainability::Skip(Rule::LongTerminating);
     }
     // Upstream registers this rule only with custom-controller skipping on.
-    if options.skip_nodes_with_custom_controller_pods {
-        if let Some(blocked) = replica_count(pod, options.min_replica_count) {
-            return blocked;
-        }
+    if options.skip_nodes_with_custom_controller_pods
+        && let Some(blocked) = replica_count(pod, options.min_replica_count)
+    {
+        return blocked;
     }
     if pod.is_daemonset() {
         return Drainability::Skip(Rule::DaemonSet);
