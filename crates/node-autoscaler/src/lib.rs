@@ -26,6 +26,8 @@ pub mod scaledown;
 pub mod scaleup;
 pub mod sim;
 pub mod snapshot;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 pub use config::{ClusterLimits, Config, Memory, ScaleDownConfig, ScaleUpConfig};
 pub use decide::{Revalidation, plan, revalidate};

@@ -115,10 +115,8 @@ pub struct Toleration {
 impl Toleration {
     /// Whether this toleration tolerates `taint` (the API's `ToleratesTaint`).
     pub fn tolerates(&self, taint: &Taint) -> bool {
-        if let Some(effect) = self.effect {
-            if effect != taint.effect {
-                return false;
-            }
+        if self.effect.is_some_and(|effect| effect != taint.effect) {
+            return false;
         }
         if !self.key.is_empty() && self.key != taint.key {
             return false;
@@ -414,7 +412,9 @@ pub struct Pdb {
 impl Pdb {
     /// Whether the PDB covers `pod`.
     pub fn covers(&self, pod: &Pod) -> bool {
-        self.namespace == pod.namespace && !self.selector.is_empty() && self.selector.matches(&pod.labels)
+        // policy/v1: an empty selector selects every pod of the namespace; a missing one (converted
+        // to `Selector::nothing`) selects none.
+        self.namespace == pod.namespace && self.selector.matches(&pod.labels)
     }
 }
 

@@ -199,7 +199,7 @@ pub fn term_selects(sim: &Sim<'_>, term: &PodAffinityTerm, owner_ns: &str, q: &P
     let ns_ok = if term.namespaces.is_empty() && term.namespace_selector.is_none() {
         q.namespace == owner_ns
     } else {
-        term.namespaces.iter().any(|n| *n == q.namespace)
+        term.namespaces.contains(&q.namespace)
             || term.namespace_selector.as_ref().is_some_and(|sel| {
                 sel.is_empty()
                     || sim

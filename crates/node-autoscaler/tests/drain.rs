@@ -682,9 +682,9 @@ fn system_rule() {
         )
         .pdbs(vec![pdb("kube-system", "metrics", "k8s-app=metrics-server", 5)]),
         Case::new(
-            "a kube-system PDB with an empty selector covers nothing",
+            "a kube-system PDB with an empty selector covers every kube-system pod (policy/v1)",
             system(|_| {}),
-            unmovable,
+            Drain,
         )
         .pdbs(vec![pdb("kube-system", "all", "", 5)]),
         Case::new(
@@ -847,9 +847,9 @@ fn pdb_rule() {
         )
         .pdbs(vec![pdb("other", "web", "app=web", 0)]),
         Case::new(
-            "an exhausted PDB with an empty selector covers nothing",
+            "an exhausted PDB with an empty selector blocks every pod of its namespace (policy/v1)",
             pod("p"),
-            Drain,
+            not_enough,
         )
         .pdbs(vec![pdb("default", "all", "", 0)]),
         Case::new(
@@ -1079,12 +1079,12 @@ fn covering_finds_the_pdbs_of_the_pods_namespace_that_select_it() {
     ]);
     assert_eq!(
         tracker.covering(&web("w")).collect::<Vec<_>>(),
-        [0, 4],
+        [0, 2, 4],
         "web pod in default"
     );
     assert_eq!(
         tracker.covering(&api("a")).collect::<Vec<_>>(),
-        [3, 4],
+        [2, 3, 4],
         "api pod in default"
     );
     let elsewhere = pod_with("x", |p| p.namespace = "third".into());
@@ -1095,12 +1095,14 @@ fn covering_finds_the_pdbs_of_the_pods_namespace_that_select_it() {
     );
     let unlabelled = pod_with("x", |p| p.labels.clear());
     assert_eq!(
-        tracker.covering(&unlabelled).count(),
-        0,
-        "the empty selector covers nothing"
+        tracker.covering(&unlabelled).collect::<Vec<_>>(),
+        [2],
+        "the empty selector covers every pod of its namespace (policy/v1)"
     );
     assert!(tracker.is_covered(&web("w")));
-    assert!(!tracker.is_covered(&unlabelled));
+    assert!(tracker.is_covered(&unlabelled));
+    let nothing = PdbTracker::new(&[Pdb { selector: Selector::nothing(), ..pdb("default", "none", "", 1) }]);
+    assert!(!nothing.is_covered(&unlabelled), "a missing selector (nothing) covers no pod");
 }
 
 struct EvictCase {
@@ -1154,10 +1156,10 @@ fn can_evict_checks_a_nodes_pods_together() {
             want: Ok(()),
         },
         EvictCase {
-            name: "an exhausted PDB with an empty selector covers nothing",
+            name: "an exhausted PDB with an empty selector blocks the first pod of its namespace",
             pdbs: vec![pdb("default", "all", "", 0)],
             pods: vec![web("w1"), api("a1")],
-            want: Ok(()),
+            want: Err((0, "all")),
         },
         EvictCase {
             name: "pods no PDB covers can always go",

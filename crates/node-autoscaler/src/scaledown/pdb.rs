@@ -14,8 +14,9 @@
 //!   evict(node pods)       the node is in the plan: spend its pods' disruptions
 //! ```
 //!
-//! Which pods a PDB covers is [`Pdb::covers`]: same namespace, and an empty selector covers nothing
-//! (what the eviction API does with a PDB whose selector is empty).
+//! Which pods a PDB covers is [`Pdb::covers`]: same namespace and a matching selector. As in
+//! policy/v1, an empty selector (`{}`) covers every pod of the namespace; a PDB with no selector at
+//! all is converted to one that selects nothing.
 
 use std::collections::HashMap;
 

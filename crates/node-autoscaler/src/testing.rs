@@ -1,0 +1,578 @@
+//! Builders for the model, and the generator of the benchmark scenarios S1-S4.
+//!
+//! Compiled for this crate's tests and, for other crates (the simulator, benches), with the
+//! `test-util` feature. Builders start from a realistic default (a Ready node of 4 cores and 16 GiB,
+//! a ReplicaSet pod of 100m and 128 MiB created at [`swell_core::testing::t0`]), are changed by
+//! chained calls, and end with `.build()`.
+//!
+//! The scenario generators build exactly the inputs of `shared/reference/bench-scenarios.md`, so
+//! that figures measured anywhere compare with Cluster Autoscaler's.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::model::{
+    HostPort, LABEL_HOSTNAME, LABEL_ZONE, Labels, Node, NodeGroup, NodeSelectorTerm, Owner, Pdb, Pod,
+    PodAffinityTerm, PodPhase, SafeToEvict, SchedulingSpec, Taint, TaintEffect, Toleration,
+    TolerationOperator, Volume, VolumeKind,
+};
+use crate::resources::Resources;
+use crate::snapshot::ClusterInput;
+
+/// The fixed instant builders default to (2026-01-01T00:00:00Z).
+pub fn t0() -> Timestamp {
+    swell_core::testing::t0()
+}
+
+/// One gibibyte.
+pub const GI: i64 = 1 << 30;
+/// One mebibyte.
+pub const MI: i64 = 1 << 20;
+
+/// A node builder.
+#[derive(Clone, Debug)]
+pub struct NodeBuilder(Node);
+
+/// A Ready node of 4 cores, 16 GiB and 110 pods, in no group.
+pub fn node(name: &str) -> NodeBuilder {
+    let alloc = Resources::cpu_mem(4000, 16 * GI).with_pods(110);
+    let mut labels = Labels::new();
+    labels.insert(LABEL_HOSTNAME.into(), name.into());
+    NodeBuilder(Node {
+        name: name.into(),
+        group: None,
+        capacity: alloc.clone(),
+        allocatable: alloc,
+        labels,
+        taints: Vec::new(),
+        ready: true,
+        ready_transition: Some(t0()),
+        unschedulable: false,
+        created: t0(),
+        scale_down_disabled: false,
+    })
+}
+
+impl NodeBuilder {
+    /// Allocatable (and capacity) cpu in millicores and memory in bytes.
+    pub fn cpu_mem(mut self, cpu: i64, memory: i64) -> Self {
+        self.0.allocatable.cpu = cpu;
+        self.0.allocatable.memory = memory;
+        self.0.capacity.cpu = cpu;
+        self.0.capacity.memory = memory;
+        self
+    }
+    /// Pod slots.
+    pub fn pods(mut self, n: i64) -> Self {
+        self.0.allocatable.pods = n;
+        self.0.capacity.pods = n;
+        self
+    }
+    /// An allocatable (and capacity) resource by name.
+    pub fn resource(mut self, name: &str, amount: i64) -> Self {
+        self.0.allocatable.set(name, amount);
+        self.0.capacity.set(name, amount);
+        self
+    }
+    /// The node group.
+    pub fn group(mut self, group: &str) -> Self {
+        self.0.group = Some(group.into());
+        self
+    }
+    /// A label.
+    pub fn label(mut self, k: &str, v: &str) -> Self {
+        self.0.labels.insert(k.into(), v.into());
+        self
+    }
+    /// The zone label.
+    pub fn zone(self, zone: &str) -> Self {
+        self.label(LABEL_ZONE, zone)
+    }
+    /// A taint.
+    pub fn taint(mut self, key: &str, value: &str, effect: TaintEffect) -> Self {
+        self.0.taints.push(Taint::new(key, value, effect));
+        self
+    }
+    /// Cordoned.
+    pub fn unschedulable(mut self) -> Self {
+        self.0.unschedulable = true;
+        self
+    }
+    /// Not Ready since `since`.
+    pub fn not_ready_since(mut self, since: Timestamp) -> Self {
+        self.0.ready = false;
+        self.0.ready_transition = Some(since);
+        self
+    }
+    /// The scale-down-disabled annotation.
+    pub fn scale_down_disabled(mut self) -> Self {
+        self.0.scale_down_disabled = true;
+        self
+    }
+    /// The node.
+    pub fn build(self) -> Node {
+        self.0
+    }
+}
+
+/// A pod builder.
+#[derive(Clone, Debug)]
+pub struct PodBuilder(Pod, SchedulingSpec);
+
+/// A Running pod of 100m and 128 MiB owned by ReplicaSet `rs` in namespace `default`, unbound.
+pub fn pod(name: &str) -> PodBuilder {
+    PodBuilder(
+        Pod {
+            namespace: "default".into(),
+            name: name.into(),
+            node_name: None,
+            requests: Resources::cpu_mem(100, 128 * MI).with_pods(1),
+            priority: 0,
+            owner: Some(Owner {
+                kind: "ReplicaSet".into(),
+                name: "rs".into(),
+                uid: "uid-rs".into(),
+                exists: Some(true),
+                replicas: Some(3),
+            }),
+            labels: Labels::new(),
+            scheduling: Arc::new(SchedulingSpec::default()),
+            volumes: Vec::new(),
+            phase: PodPhase::Running,
+            deletion_timestamp: None,
+            termination_grace_seconds: 30,
+            created: t0(),
+            unschedulable: false,
+            scheduling_gated: false,
+            mirror: false,
+            safe_to_evict: SafeToEvict::Unset,
+            safe_to_evict_local_volumes: Vec::new(),
+            scale_up_delay: None,
+        },
+        SchedulingSpec::default(),
+    )
+}
+
+impl PodBuilder {
+    /// Namespace.
+    pub fn namespace(mut self, ns: &str) -> Self {
+        self.0.namespace = ns.into();
+        self
+    }
+    /// Requests: cpu in millicores, memory in bytes.
+    pub fn req(mut self, cpu: i64, memory: i64) -> Self {
+        self.0.requests.cpu = cpu;
+        self.0.requests.memory = memory;
+        self
+    }
+    /// A request by resource name.
+    pub fn request(mut self, name: &str, amount: i64) -> Self {
+        self.0.requests.set(name, amount);
+        self
+    }
+    /// Bound to a node (Running).
+    pub fn on(mut self, node: &str) -> Self {
+        self.0.node_name = Some(node.into());
+        self.0.phase = PodPhase::Running;
+        self
+    }
+    /// Pending and marked unschedulable by the scheduler.
+    pub fn pending(mut self) -> Self {
+        self.0.node_name = None;
+        self.0.phase = PodPhase::Pending;
+        self.0.unschedulable = true;
+        self
+    }
+    /// Pending, not (yet) marked unschedulable.
+    pub fn pending_unmarked(mut self) -> Self {
+        self.0.node_name = None;
+        self.0.phase = PodPhase::Pending;
+        self.0.unschedulable = false;
+        self
+    }
+    /// Phase.
+    pub fn phase(mut self, phase: PodPhase) -> Self {
+        self.0.phase = phase;
+        self
+    }
+    /// Owner (kind, name); the uid is derived from both.
+    pub fn owner(mut self, kind: &str, name: &str) -> Self {
+        self.0.owner = Some(Owner {
+            kind: kind.into(),
+            name: name.into(),
+            uid: format!("uid-{kind}-{name}"),
+            exists: Some(true),
+            replicas: Some(3),
+        });
+        self
+    }
+    /// No controller.
+    pub fn no_owner(mut self) -> Self {
+        self.0.owner = None;
+        self
+    }
+    /// A label.
+    pub fn label(mut self, k: &str, v: &str) -> Self {
+        self.0.labels.insert(k.into(), v.into());
+        self
+    }
+    /// Priority.
+    pub fn priority(mut self, p: i32) -> Self {
+        self.0.priority = p;
+        self
+    }
+    /// Creation time.
+    pub fn created(mut self, at: Timestamp) -> Self {
+        self.0.created = at;
+        self
+    }
+    /// The per-pod scale-up delay annotation.
+    pub fn scale_up_delay(mut self, d: SignedDuration) -> Self {
+        self.0.scale_up_delay = Some(d);
+        self
+    }
+    /// Scheduling gates.
+    pub fn gated(mut self) -> Self {
+        self.0.scheduling_gated = true;
+        self
+    }
+    /// A mirror pod.
+    pub fn mirror(mut self) -> Self {
+        self.0.mirror = true;
+        self.0.owner = None;
+        self
+    }
+    /// Owned by a DaemonSet.
+    pub fn daemonset(self, name: &str) -> Self {
+        self.owner("DaemonSet", name)
+    }
+    /// The safe-to-evict annotation.
+    pub fn safe_to_evict(mut self, v: SafeToEvict) -> Self {
+        self.0.safe_to_evict = v;
+        self
+    }
+    /// A volume.
+    pub fn volume(mut self, name: &str, kind: VolumeKind) -> Self {
+        self.0.volumes.push(Volume {
+            name: name.into(),
+            kind,
+        });
+        self
+    }
+    /// Deletion requested at `at`.
+    pub fn deleting(mut self, at: Timestamp) -> Self {
+        self.0.deletion_timestamp = Some(at);
+        self
+    }
+    /// A nodeSelector entry.
+    pub fn node_selector(mut self, k: &str, v: &str) -> Self {
+        self.1.node_selector.insert(k.into(), v.into());
+        self
+    }
+    /// Required node affinity terms (OR'ed).
+    pub fn node_affinity(mut self, terms: Vec<NodeSelectorTerm>) -> Self {
+        self.1.node_affinity = Some(terms);
+        self
+    }
+    /// A toleration (`Equal` when `value` is given, else `Exists`).
+    pub fn tolerate(mut self, key: &str, value: Option<&str>, effect: Option<TaintEffect>) -> Self {
+        self.1.tolerations.push(Toleration {
+            key: key.into(),
+            operator: if value.is_some() {
+                TolerationOperator::Equal
+            } else {
+                TolerationOperator::Exists
+            },
+            value: value.unwrap_or_default().into(),
+            effect,
+        });
+        self
+    }
+    /// A host port (TCP, all addresses).
+    pub fn host_port(mut self, port: i32) -> Self {
+        self.1.host_ports.push(HostPort {
+            port,
+            protocol: "TCP".into(),
+            ip: String::new(),
+        });
+        self
+    }
+    /// A required pod affinity term.
+    pub fn affinity(mut self, term: PodAffinityTerm) -> Self {
+        self.1.pod_affinity.push(term);
+        self
+    }
+    /// A required pod anti-affinity term.
+    pub fn anti_affinity(mut self, term: PodAffinityTerm) -> Self {
+        self.1.pod_anti_affinity.push(term);
+        self
+    }
+    /// The pod.
+    pub fn build(mut self) -> Pod {
+        if self.1 != SchedulingSpec::default() {
+            self.0.scheduling = Arc::new(self.1);
+        }
+        self.0
+    }
+}
+
+/// A required (anti-)affinity term selecting `key=value` pods of the pod's namespace.
+pub fn term(key: &str, value: &str, topology_key: &str) -> PodAffinityTerm {
+    let selector = swell_core::selector::Selector::parse(&format!("{key}={value}"))
+        .unwrap_or_else(|_| swell_core::selector::Selector::nothing());
+    PodAffinityTerm {
+        selector,
+        namespaces: Vec::new(),
+        namespace_selector: None,
+        topology_key: topology_key.into(),
+    }
+}
+
+/// A node group whose template is `template` (its group set to the id), with `min`, `max` and
+/// `target`.
+pub fn group(id: &str, template: NodeBuilder, min: usize, max: usize, target: usize) -> NodeGroup {
+    let mut t = template.group(id).build();
+    t.name = format!("template-{id}");
+    t.labels.insert(LABEL_HOSTNAME.into(), t.name.clone());
+    NodeGroup {
+        id: id.into(),
+        min,
+        max,
+        target,
+        template: t,
+        price_per_hour: None,
+        backoff_until: None,
+        options: Default::default(),
+    }
+}
+
+/// A PDB over `key=value` pods of `namespace` allowing `allowed` disruptions.
+pub fn pdb(namespace: &str, name: &str, key: &str, value: &str, allowed: i32) -> Pdb {
+    Pdb {
+        namespace: namespace.into(),
+        name: name.into(),
+        selector: swell_core::selector::Selector::parse(&format!("{key}={value}"))
+            .unwrap_or_else(|_| swell_core::selector::Selector::nothing()),
+        disruptions_allowed: allowed,
+    }
+}
+
+/// The benchmark scenarios of `bench-scenarios.md`.
+pub mod scenarios {
+    use super::*;
+
+    fn rs_owner(i: usize) -> Owner {
+        Owner {
+            kind: "ReplicaSet".into(),
+            name: format!("rs-{i}"),
+            uid: format!("uid-rs-{i}"),
+            exists: Some(true),
+            replicas: Some(1000),
+        }
+    }
+
+    fn bare_pod(name: String, cpu: i64, memory: i64, owner: Owner, spec: &Arc<SchedulingSpec>) -> Pod {
+        Pod {
+            namespace: "default".into(),
+            name,
+            node_name: None,
+            requests: Resources::cpu_mem(cpu, memory).with_pods(1),
+            priority: 0,
+            owner: Some(owner),
+            labels: Labels::new(),
+            scheduling: Arc::clone(spec),
+            volumes: Vec::new(),
+            phase: PodPhase::Pending,
+            deletion_timestamp: None,
+            termination_grace_seconds: 30,
+            created: t0(),
+            unschedulable: true,
+            scheduling_gated: false,
+            mirror: false,
+            safe_to_evict: SafeToEvict::Unset,
+            safe_to_evict_local_volumes: Vec::new(),
+            scale_up_delay: None,
+        }
+    }
+
+    fn bare_node(name: String, cpu: i64, memory: i64, pods: i64, group: Option<&str>) -> Node {
+        let alloc = Resources::cpu_mem(cpu, memory).with_pods(pods);
+        let mut labels = Labels::new();
+        labels.insert(LABEL_HOSTNAME.into(), name.clone());
+        Node {
+            name,
+            group: group.map(Into::into),
+            capacity: alloc.clone(),
+            allocatable: alloc,
+            labels,
+            taints: Vec::new(),
+            ready: true,
+            ready_transition: Some(t0()),
+            unschedulable: false,
+            created: t0(),
+            scale_down_disabled: false,
+        }
+    }
+
+    fn bound(mut p: Pod, node: &str) -> Pod {
+        p.node_name = Some(node.into());
+        p.phase = PodPhase::Running;
+        p.unschedulable = false;
+        p
+    }
+
+    /// S1: no nodes; one group `s1` (min 0, max 3,000, target 0) of 1000m / 5000 / 100 pods; 50,000
+    /// pending pods of 50m / 100 and 1,000 of 95m / 190. Expected: 2,595 nodes, 51,000 pods placed.
+    pub fn s1() -> ClusterInput {
+        let spec = Arc::new(SchedulingSpec::default());
+        let mut pods = Vec::with_capacity(51_000);
+        for i in 0..50_000 {
+            pods.push(bare_pod(format!("small-{i}"), 50, 100, rs_owner(0), &spec));
+        }
+        for i in 0..1_000 {
+            pods.push(bare_pod(format!("big-{i}"), 95, 190, rs_owner(1), &spec));
+        }
+        let template = bare_node("template-s1".into(), 1000, 5000, 100, Some("s1"));
+        ClusterInput {
+            pods,
+            groups: vec![NodeGroup {
+                id: "s1".into(),
+                min: 0,
+                max: 3_000,
+                target: 0,
+                template,
+                price_per_hour: None,
+                backoff_until: None,
+                options: Default::default(),
+            }],
+            ..ClusterInput::default()
+        }
+    }
+
+    /// S2: 1,000 nodes of 2000m / 200,000 each holding one pod of 1000m / 200,000 (memory full);
+    /// 12,000 pending pods of 1000m / 2,000,000. Expected: all 12,000 stay unschedulable. No node
+    /// group can take them either (none is defined).
+    pub fn s2() -> ClusterInput {
+        let spec = Arc::new(SchedulingSpec::default());
+        let mut nodes = Vec::with_capacity(1_000);
+        let mut pods = Vec::with_capacity(13_000);
+        for i in 0..1_000 {
+            let name = format!("s2-node-{i}");
+            pods.push(bound(
+                bare_pod(format!("running-{i}"), 1000, 200_000, rs_owner(0), &spec),
+                &name,
+            ));
+            nodes.push(bare_node(name, 2000, 200_000, 110, None));
+        }
+        for i in 0..12_000 {
+            pods.push(bare_pod(
+                format!("pending-{i}"),
+                1000,
+                2_000_000,
+                rs_owner(1),
+                &spec,
+            ));
+        }
+        ClusterInput {
+            nodes,
+            pods,
+            ..ClusterInput::default()
+        }
+    }
+
+    /// S3: `n` nodes in `k` groups (node i in group i mod k; group g of 4000 x 2^(g mod 3) millicores
+    /// and 16 GiB x 2^(g mod 3)), 30 pods per node at 90% of cpu and 256 MiB each, `m` pending pods of
+    /// 500m / 1 GiB in 10 ReplicaSets. Groups: min 0, max 100,000, target = their node count.
+    pub fn s3(n: usize, k: usize, m: usize) -> ClusterInput {
+        let spec = Arc::new(SchedulingSpec::default());
+        let shape = |g: usize| {
+            let f = 1i64 << (g % 3);
+            (4000 * f, 16 * GI * f)
+        };
+        let mut nodes = Vec::with_capacity(n);
+        let mut pods = Vec::with_capacity(n * 30 + m);
+        for i in 0..n {
+            let g = i % k;
+            let (cpu, mem) = shape(g);
+            let name = format!("s3-node-{i}");
+            let per_pod = cpu * 9 / 10 / 30;
+            for j in 0..30 {
+                pods.push(bound(
+                    bare_pod(
+                        format!("run-{i}-{j}"),
+                        per_pod,
+                        256 * MI,
+                        rs_owner(100 + i),
+                        &spec,
+                    ),
+                    &name,
+                ));
+            }
+            nodes.push(bare_node(name, cpu, mem, 110, Some(&format!("group-{g}"))));
+        }
+        for i in 0..m {
+            pods.push(bare_pod(format!("pending-{i}"), 500, GI, rs_owner(i % 10), &spec));
+        }
+        let groups = (0..k)
+            .map(|g| {
+                let (cpu, mem) = shape(g);
+                let id = format!("group-{g}");
+                NodeGroup {
+                    template: bare_node(format!("template-{id}"), cpu, mem, 110, Some(&id)),
+                    id,
+                    min: 0,
+                    max: 100_000,
+                    target: (0..n).filter(|i| i % k == g).count(),
+                    price_per_hour: None,
+                    backoff_until: None,
+                    options: Default::default(),
+                }
+            })
+            .collect();
+        ClusterInput {
+            nodes,
+            pods,
+            groups,
+            ..ClusterInput::default()
+        }
+    }
+
+    /// S4: `n` nodes of 8000m / 32 GiB in one group (min 0, max 100,000), 30 ReplicaSet pods per node
+    /// of 256 MiB and 8000 x u / 30 millicores, u = 25% on the first 30% of the nodes and 70% on the
+    /// rest. Expected with threshold 0.5 and unneeded time 0: the low 30% are removable.
+    pub fn s4(n: usize) -> ClusterInput {
+        let spec = Arc::new(SchedulingSpec::default());
+        let mut nodes = Vec::with_capacity(n);
+        let mut pods = Vec::with_capacity(n * 30);
+        let low = n * 3 / 10;
+        for i in 0..n {
+            let name = format!("s4-node-{i:05}");
+            let u = if i < low { 25 } else { 70 };
+            let per_pod = 8000 * u / 100 / 30;
+            for j in 0..30 {
+                pods.push(bound(
+                    bare_pod(format!("run-{i}-{j}"), per_pod, 256 * MI, rs_owner(i), &spec),
+                    &name,
+                ));
+            }
+            nodes.push(bare_node(name, 8000, 32 * GI, 110, Some("s4")));
+        }
+        let groups = vec![NodeGroup {
+            id: "s4".into(),
+            min: 0,
+            max: 100_000,
+            target: n,
+            template: bare_node("template-s4".into(), 8000, 32 * GI, 110, Some("s4")),
+            price_per_hour: None,
+            backoff_until: None,
+            options: Default::default(),
+        }];
+        ClusterInput {
+            nodes,
+            pods,
+            groups,
+            ..ClusterInput::default()
+        }
+    }
+}
