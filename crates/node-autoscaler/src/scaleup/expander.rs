@@ -255,9 +255,13 @@ impl PriorityConfig {
         if yaml.trim().is_empty() {
             return Err(Error::EmptyPriorities);
         }
-        // `10:` with nothing under it is accepted by CA (an empty list), hence the Option.
+        // Through a mapping first: deserializing a mapping rejects a key given twice, where a
+        // BTreeMap would keep the last list without a word. `10:` with nothing under it is accepted
+        // by CA (an empty list), hence the Option.
+        let mapping: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(yaml).map_err(Error::PrioritiesYaml)?;
         let raw: BTreeMap<i64, Option<Vec<String>>> =
-            serde_yaml_ng::from_str(yaml).map_err(Error::PrioritiesYaml)?;
+            serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(mapping))
+                .map_err(Error::PrioritiesYaml)?;
         let mut tiers = Vec::with_capacity(raw.len());
         for (priority, patterns) in raw.into_iter().rev() {
             let mut compiled = Vec::new();
