@@ -241,6 +241,8 @@ struct Expectation {
     responder: Responder,
     /// `None`: any number of times, zero included.
     remaining: Option<usize>,
+    /// How long the answer is held back (a slow or hung API server).
+    delay: Option<std::time::Duration>,
     label: String,
 }
 
@@ -321,8 +323,11 @@ impl ScriptedApi {
                 .map(str::to_owned),
             body,
         };
-        let reply = self.answer(recorded);
+        let (reply, delay) = self.answer(recorded);
         self.arrived.notify_waiters();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = Response::new(Body::from(reply.body));
         *response.status_mut() = status;
@@ -332,8 +337,9 @@ impl ScriptedApi {
         response
     }
 
-    /// Records the request and picks its answer: the first matching expectation's, or a 500.
-    fn answer(&self, recorded: RecordedRequest) -> Reply {
+    /// Records the request and picks its answer (and its delay): the first matching expectation's,
+    /// or a 500.
+    fn answer(&self, recorded: RecordedRequest) -> (Reply, Option<std::time::Duration>) {
         let mut state = self.lock();
         state.requests.push(recorded.clone());
         let found = state.expectations.iter_mut().find(|e| e.matches(&recorded));
@@ -342,12 +348,12 @@ impl ScriptedApi {
                 if let Some(n) = expectation.remaining.as_mut() {
                     *n -= 1;
                 }
-                (expectation.responder)(&recorded)
+                ((expectation.responder)(&recorded), expectation.delay)
             }
             None => {
                 let message = format!("scripted api: unexpected request {recorded}");
                 state.unexpected.push(recorded);
-                Reply::status(500, "InternalError", &message)
+                (Reply::status(500, "InternalError", &message), None)
             }
         }
     }
@@ -369,6 +375,7 @@ impl ScriptedApi {
             path,
             query: None,
             times: Some(1),
+            delay: None,
         }
     }
 
@@ -440,6 +447,7 @@ pub struct ExpectBuilder<'a> {
     path: PathMatch,
     query: Option<(String, QueryCheck)>,
     times: Option<usize>,
+    delay: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for ExpectBuilder<'_> {
@@ -481,6 +489,13 @@ impl ExpectBuilder<'_> {
         self
     }
 
+    /// Holds the answer back for `delay` (on tokio's clock, so paused-time tests can model an API
+    /// server that hangs without waiting for it). The request is recorded on arrival.
+    pub fn delay(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
     /// Queues the expectation with a fixed answer.
     pub fn reply(self, reply: Reply) {
         self.reply_with(move |_| reply.clone());
@@ -504,6 +519,7 @@ impl ExpectBuilder<'_> {
             query: self.query,
             responder: Box::new(responder),
             remaining: self.times,
+            delay: self.delay,
             label,
         };
         self.api.lock().expectations.push(expectation);
@@ -671,6 +687,18 @@ mod tests {
         api.wait_for_requests(2).await;
         assert_eq!(start.elapsed(), std::time::Duration::from_secs(60));
         api.verify();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delayed_answer_arrives_after_the_delay_on_tokios_clock() {
+        let api = ScriptedApi::new();
+        api.expect(Method::GET, CM)
+            .delay(std::time::Duration::from_secs(90))
+            .reply_json(200, config_map("1", "v"));
+        let cms: Api<ConfigMap> = Api::namespaced(api.client(), "ns");
+        let start = tokio::time::Instant::now();
+        cms.get("cm").await.unwrap();
+        assert_eq!(start.elapsed(), std::time::Duration::from_secs(90));
     }
 
     #[test]
