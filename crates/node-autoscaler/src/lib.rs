@@ -21,6 +21,7 @@ pub mod decide;
 pub mod model;
 pub mod plan;
 pub mod predicates;
+pub mod provider;
 pub mod resources;
 pub mod scaledown;
 pub mod scaleup;

@@ -576,3 +576,233 @@ pub mod scenarios {
         }
     }
 }
+
+/// A recorded call to the [`FakeProvider`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProviderCall {
+    /// `refresh`.
+    Refresh,
+    /// `set_target_size(group, size)`.
+    SetTargetSize(String, usize),
+    /// `delete_nodes(group, ids)`.
+    DeleteNodes(String, Vec<String>),
+}
+
+#[derive(Debug, Default)]
+struct FakeState {
+    groups: Vec<(crate::provider::GroupInfo, Node, Vec<crate::provider::Instance>)>,
+    next_instance: usize,
+    calls: Vec<ProviderCall>,
+    fail_next: Vec<(&'static str, crate::provider::ErrorClass)>,
+}
+
+/// An in-memory [`crate::provider::NodeGroupProvider`] that records its calls and fails on request
+/// (one-shot errors per method), for the controller's tier-2 tests and the simulator. New instances
+/// are `Creating` until [`FakeProvider::boot_all`]; ids are `fake:///<group>/<n>`.
+#[derive(Debug, Default)]
+pub struct FakeProvider {
+    state: std::sync::Mutex<FakeState>,
+}
+
+impl FakeProvider {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FakeState> {
+        // A panic while holding the lock can only come from a test assertion; keep going.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds a group with `target` running instances.
+    pub fn with_group(self, id: &str, min: usize, max: usize, target: usize, template: Node) -> FakeProvider {
+        {
+            let mut s = self.lock();
+            let mut instances = Vec::new();
+            for _ in 0..target {
+                let n = s.next_instance;
+                s.next_instance += 1;
+                instances.push(crate::provider::Instance {
+                    provider_id: format!("fake:///{id}/{n}"),
+                    state: crate::provider::InstanceState::Running,
+                });
+            }
+            let info = crate::provider::GroupInfo {
+                id: id.into(),
+                min,
+                max,
+                target,
+                price_per_hour: None,
+            };
+            s.groups.push((info, template, instances));
+        }
+        self
+    }
+
+    /// Makes the next call of `method` ("refresh", "set_target_size", "delete_nodes") fail once with
+    /// `class`.
+    pub fn fail_next(&self, method: &'static str, class: crate::provider::ErrorClass) {
+        self.lock().fail_next.push((method, class));
+    }
+
+    /// The calls so far.
+    pub fn calls(&self) -> Vec<ProviderCall> {
+        self.lock().calls.clone()
+    }
+
+    /// Turns every `Creating` instance into `Running`.
+    pub fn boot_all(&self) {
+        for (_, _, instances) in &mut self.lock().groups {
+            for i in instances.iter_mut() {
+                if i.state == crate::provider::InstanceState::Creating {
+                    i.state = crate::provider::InstanceState::Running;
+                }
+            }
+        }
+    }
+
+    /// Marks every `Creating` instance of the group as failed with `class`.
+    pub fn fail_creating(&self, group: &str, class: crate::provider::ErrorClass) {
+        for (info, _, instances) in &mut self.lock().groups {
+            if info.id == group {
+                for i in instances.iter_mut() {
+                    if i.state == crate::provider::InstanceState::Creating {
+                        i.state = crate::provider::InstanceState::FailedToCreate {
+                            class,
+                            message: "the fake cloud is out of capacity".into(),
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    fn take_failure(s: &mut FakeState, method: &str) -> Option<crate::provider::ErrorClass> {
+        let i = s.fail_next.iter().position(|(m, _)| *m == method)?;
+        Some(s.fail_next.remove(i).1)
+    }
+}
+
+impl crate::provider::NodeGroupProvider for FakeProvider {
+    async fn refresh(&self) -> crate::provider::Result<()> {
+        let mut s = self.lock();
+        s.calls.push(ProviderCall::Refresh);
+        match FakeProvider::take_failure(&mut s, "refresh") {
+            Some(class) => Err(crate::provider::ProviderError::new(
+                class,
+                "refresh node groups",
+                "injected",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn node_groups(&self) -> Vec<crate::provider::GroupInfo> {
+        self.lock().groups.iter().map(|(g, _, _)| g.clone()).collect()
+    }
+
+    fn node_group_for_node(&self, provider_id: &str) -> Option<String> {
+        self.lock()
+            .groups
+            .iter()
+            .find(|(_, _, instances)| instances.iter().any(|i| i.provider_id == provider_id))
+            .map(|(g, _, _)| g.id.clone())
+    }
+
+    fn template(&self, group: &str) -> crate::provider::Result<Node> {
+        self.lock()
+            .groups
+            .iter()
+            .find(|(g, _, _)| g.id == group)
+            .map(|(_, t, _)| t.clone())
+            .ok_or_else(|| {
+                crate::provider::ProviderError::new(
+                    crate::provider::ErrorClass::NotFound,
+                    format!("get the template of group {group}"),
+                    "no such group",
+                )
+            })
+    }
+
+    fn instances(&self, group: &str) -> crate::provider::Result<Vec<crate::provider::Instance>> {
+        self.lock()
+            .groups
+            .iter()
+            .find(|(g, _, _)| g.id == group)
+            .map(|(_, _, i)| i.clone())
+            .ok_or_else(|| {
+                crate::provider::ProviderError::new(
+                    crate::provider::ErrorClass::NotFound,
+                    format!("list the instances of group {group}"),
+                    "no such group",
+                )
+            })
+    }
+
+    async fn set_target_size(&self, group: &str, size: usize) -> crate::provider::Result<()> {
+        use crate::provider::{ErrorClass, Instance, InstanceState, ProviderError};
+        let mut s = self.lock();
+        s.calls.push(ProviderCall::SetTargetSize(group.into(), size));
+        let op = format!("set the target size of group {group} to {size}");
+        if let Some(class) = FakeProvider::take_failure(&mut s, "set_target_size") {
+            return Err(ProviderError::new(class, op, "injected"));
+        }
+        let mut next = s.next_instance;
+        let Some((info, _, instances)) = s.groups.iter_mut().find(|(g, _, _)| g.id == group) else {
+            return Err(ProviderError::new(ErrorClass::NotFound, op, "no such group"));
+        };
+        if size < info.min || size > info.max {
+            return Err(ProviderError::new(
+                ErrorClass::Fatal,
+                op,
+                format!("outside the group's bounds {}..={}", info.min, info.max),
+            ));
+        }
+        while instances.len() < size {
+            instances.push(Instance {
+                provider_id: format!("fake:///{group}/{next}"),
+                state: InstanceState::Creating,
+            });
+            next += 1;
+        }
+        if instances.len() > size {
+            // Like a cloud lowering desired capacity: the newest instances go.
+            instances.truncate(size);
+        }
+        info.target = size;
+        s.next_instance = next;
+        Ok(())
+    }
+
+    async fn delete_nodes(&self, group: &str, provider_ids: &[String]) -> crate::provider::Result<()> {
+        use crate::provider::{ErrorClass, ProviderError};
+        let mut s = self.lock();
+        s.calls
+            .push(ProviderCall::DeleteNodes(group.into(), provider_ids.to_vec()));
+        let op = format!("delete {} node(s) of group {group}", provider_ids.len());
+        if let Some(class) = FakeProvider::take_failure(&mut s, "delete_nodes") {
+            return Err(ProviderError::new(class, op, "injected"));
+        }
+        let Some((info, _, instances)) = s.groups.iter_mut().find(|(g, _, _)| g.id == group) else {
+            return Err(ProviderError::new(ErrorClass::NotFound, op, "no such group"));
+        };
+        if let Some(missing) = provider_ids
+            .iter()
+            .find(|id| !instances.iter().any(|i| &i.provider_id == *id))
+        {
+            return Err(ProviderError::new(
+                ErrorClass::NotFound,
+                op,
+                format!("{missing} is not in the group"),
+            ));
+        }
+        if info.target < info.min + provider_ids.len() {
+            return Err(ProviderError::new(
+                ErrorClass::Fatal,
+                op,
+                format!("the group would go below its minimum size {}", info.min),
+            ));
+        }
+        instances.retain(|i| !provider_ids.contains(&i.provider_id));
+        info.target -= provider_ids.len();
+        Ok(())
+    }
+}

@@ -239,7 +239,17 @@ pub fn scale_up(sim: &mut Sim<'_>, cfg: &Config, now: Timestamp, seed: u64) -> S
             let similar: Vec<GroupId> = option_groups
                 .iter()
                 .copied()
-                .filter(|&o| o != gid && balance::similar(group, &snap.groups()[o], &up.balance).is_ok())
+                .filter(|&o| {
+                    o != gid
+                        && balance::similar_with_requests(
+                            group,
+                            sim.template_overhead(gid),
+                            &snap.groups()[o],
+                            sim.template_overhead(o),
+                            &up.balance,
+                        )
+                        .is_ok()
+                })
                 .collect();
             if !similar.is_empty() {
                 let mut members = vec![gid];
