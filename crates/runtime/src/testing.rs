@@ -23,6 +23,9 @@
 //! assert_eq!(api.requests()[1].json()["spec"]["holderIdentity"], "me");
 //! ```
 //!
+//! For code that takes a URL instead of a client, [`ScriptedApi::serve`] answers the same script
+//! over real HTTP on loopback.
+//!
 //! The client does not retry on its own (kube's retry layer belongs to clients built from a
 //! `Config`), so each request the code makes shows up exactly once. Waiting for background tasks
 //! is done with [`ScriptedApi::wait_for_requests`], which works under tokio's paused time.
@@ -198,6 +201,43 @@ impl Reply {
     }
 }
 
+impl Reply {
+    fn into_response<B: From<Vec<u8>>>(self) -> Response<B> {
+        let mut response = Response::new(B::from(self.body));
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Ok(value) = header::HeaderValue::from_str(&self.content_type) {
+            response.headers_mut().insert(header::CONTENT_TYPE, value);
+        }
+        response
+    }
+}
+
+/// A [`ScriptedApi`] served over HTTP on loopback; dropping it stops the server.
+#[derive(Debug)]
+pub struct Served {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Served {
+    /// The bound address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// `object` with `metadata.resourceVersion` set: what the API server adds to a written object
 /// before echoing it back. Handy in [`ExpectBuilder::reply_with`].
 pub fn with_resource_version(mut object: Value, resource_version: &str) -> Value {
@@ -312,6 +352,12 @@ impl ScriptedApi {
             Ok(collected) => collected.to_bytes().to_vec(),
             Err(err) => format!("<failed to read the request body: {err}>").into_bytes(),
         };
+        let reply = self.respond(parts, body).await;
+        reply.into_response()
+    }
+
+    /// Records one request, waits out the expectation's delay, and returns its answer.
+    async fn respond(&self, parts: http::request::Parts, body: Vec<u8>) -> Reply {
         let recorded = RecordedRequest {
             method: parts.method,
             path: parts.uri.path().to_owned(),
@@ -328,13 +374,37 @@ impl ScriptedApi {
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
-        let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = Response::new(Body::from(reply.body));
-        *response.status_mut() = status;
-        if let Ok(value) = header::HeaderValue::from_str(&reply.content_type) {
-            response.headers_mut().insert(header::CONTENT_TYPE, value);
-        }
-        response
+        reply
+    }
+
+    /// Serves the script over real HTTP on `127.0.0.1` (a free port), for code that takes a URL
+    /// rather than a `kube::Client` (metrics APIs reached directly, other HTTP clients). The server
+    /// stops when the returned [`Served`] is dropped.
+    ///
+    /// A `kube::Client` built from `kube::Config::new(served.url())` works against it too; unlike
+    /// [`ScriptedApi::client`], such a client retries 429, 503 and 504 answers by itself.
+    pub async fn serve(&self) -> std::io::Result<Served> {
+        let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let api = self.clone();
+        let router = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let api = api.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = match body.collect().await {
+                    Ok(collected) => collected.to_bytes().to_vec(),
+                    Err(err) => format!("<failed to read the request body: {err}>").into_bytes(),
+                };
+                let reply = api.respond(parts, body).await;
+                reply.into_response::<axum::body::Body>()
+            }
+        });
+        let task = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, router).await {
+                tracing::error!(error = %err, "scripted api server failed");
+            }
+        });
+        Ok(Served { addr, task })
     }
 
     /// Records the request and picks its answer (and its delay): the first matching expectation's,
@@ -699,6 +769,44 @@ mod tests {
         let start = tokio::time::Instant::now();
         cms.get("cm").await.unwrap();
         assert_eq!(start.elapsed(), std::time::Duration::from_secs(90));
+    }
+
+    #[tokio::test]
+    async fn the_script_served_over_http_answers_a_client_built_from_a_url() {
+        let api = ScriptedApi::new();
+        api.expect(Method::GET, CM).reply_json(200, config_map("4", "v"));
+        api.expect(Method::POST, "/api/v1/namespaces/ns/configmaps")
+            .reply_with(|req| Reply::json(201, with_resource_version(req.json(), "5")));
+        let served = api.serve().await.unwrap();
+        assert!(served.url().starts_with("http://127.0.0.1:"));
+        let config = kube::Config::new(served.url().parse().unwrap());
+        let client = kube::Client::try_from(config).unwrap();
+        let cms: Api<ConfigMap> = Api::namespaced(client, "ns");
+        assert_eq!(
+            cms.get("cm").await.unwrap().metadata.resource_version.as_deref(),
+            Some("4")
+        );
+        let new: ConfigMap = serde_json::from_value(config_map("", "n")).unwrap();
+        let created = cms.create(&PostParams::default(), &new).await.unwrap();
+        assert_eq!(created.metadata.resource_version.as_deref(), Some("5"));
+        api.verify();
+        let post = &api.requests()[1];
+        assert_eq!(post.content_type.as_deref(), Some("application/json"));
+        assert_eq!(post.json()["data"]["k"], "n");
+
+        let addr = served.addr();
+        drop(served);
+        tokio::task::yield_now().await;
+        // The listener is gone once the server task is aborted.
+        let mut refused = false;
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(addr).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(refused, "the server still accepts connections after drop");
     }
 
     #[test]
