@@ -461,7 +461,10 @@ mod tests {
         assert_eq!(body["metadata"], json!({"name": name, "namespace": "shop"}));
         assert_eq!(
             body["involvedObject"],
-            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "name": "web", "namespace": "shop", "uid": "0b5e-uid"})
+            json!({
+                "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "name": "web", "namespace": "shop", "uid": "0b5e-uid",
+            })
         );
         assert_eq!(body["type"], "Normal");
         assert_eq!(body["reason"], "SuccessfulRescale");

@@ -140,6 +140,17 @@ impl LeaderConfig {
     }
 }
 
+/// A candidate identity unique to this process: `base` (the pod's name) plus a random suffix, as
+/// kube-controller-manager's `hostname_uuid`. The suffix keeps a restarted pod with the same name
+/// from mistaking its predecessor's Lease for its own.
+pub fn unique_identity(base: &str) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    // RandomState is seeded from the operating system's randomness: enough for a suffix that only
+    // has to differ between processes, with no RNG dependency.
+    let suffix = RandomState::new().hash_one((std::process::id(), std::time::SystemTime::now()));
+    format!("{base}_{suffix:016x}")
+}
+
 /// Whole seconds for `leaseDurationSeconds`, `None` below one second or beyond `i32`.
 fn lease_seconds(d: Duration) -> Option<i32> {
     i32::try_from(d.as_secs()).ok().filter(|s| *s >= 1)
@@ -276,12 +287,20 @@ impl LeaderElector {
                 }
                 Ok(Round::NotLeading { holder, lost }) => {
                     if lost {
-                        tracing::warn!(lease = %self.config.lease(), holder = holder.as_deref(), "lease taken by another holder");
+                        tracing::warn!(
+                            lease = %self.config.lease(),
+                            holder = holder.as_deref(),
+                            "lease taken by another holder"
+                        );
                     }
                     self.set_leading(false, holder.as_deref());
                 }
                 Err(err) => {
-                    tracing::warn!(lease = %self.config.lease(), error = %err, "leader election round failed");
+                    tracing::warn!(
+                        lease = %self.config.lease(),
+                        error = %err,
+                        "leader election round failed"
+                    );
                     self.step_down_if_past_deadline();
                 }
             }
@@ -328,7 +347,11 @@ impl LeaderElector {
         });
         if changed {
             if leading {
-                tracing::info!(lease = %self.config.lease(), identity = %self.config.identity, "became leader");
+                tracing::info!(
+                    lease = %self.config.lease(),
+                    identity = %self.config.identity,
+                    "became leader"
+                );
             } else {
                 tracing::info!(lease = %self.config.lease(), holder, "stopped leading");
             }
@@ -552,7 +575,10 @@ mod tests {
     const ME: &str = "swell-a";
     const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/swell-system/leases";
     const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/swell-system/leases/swell-pod-autoscaler";
-    const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
 
     fn lease(holder: Option<&str>, duration: Option<i32>) -> Lease {
         Lease {
@@ -579,105 +605,105 @@ mod tests {
             Case {
                 name: "no lease is created",
                 lease: None,
-                unchanged_for: SECS(0),
+                unchanged_for: secs(0),
                 leading: false,
                 want: Action::Create,
             },
             Case {
                 name: "a deleted lease is created again by its leader",
                 lease: None,
-                unchanged_for: SECS(0),
+                unchanged_for: secs(0),
                 leading: true,
                 want: Action::Create,
             },
             Case {
                 name: "our own lease is renewed",
                 lease: Some(lease(Some(ME), Some(15))),
-                unchanged_for: SECS(3),
+                unchanged_for: secs(3),
                 leading: true,
                 want: Action::Renew,
             },
             Case {
                 name: "our own lease found after a restart is renewed",
                 lease: Some(lease(Some(ME), Some(15))),
-                unchanged_for: SECS(0),
+                unchanged_for: secs(0),
                 leading: false,
                 want: Action::Renew,
             },
             Case {
                 name: "a released lease (empty holder) is acquired at once",
                 lease: Some(lease(Some(""), Some(1))),
-                unchanged_for: SECS(0),
+                unchanged_for: secs(0),
                 leading: false,
                 want: Action::Acquire,
             },
             Case {
                 name: "a lease without holder or spec is acquired at once",
                 lease: Some(Lease::default()),
-                unchanged_for: SECS(0),
+                unchanged_for: secs(0),
                 leading: false,
                 want: Action::Acquire,
             },
             Case {
                 name: "another holder's fresh lease is waited on",
                 lease: Some(lease(Some("b"), Some(15))),
-                unchanged_for: SECS(0),
+                unchanged_for: secs(0),
                 leading: false,
                 want: Action::Wait,
             },
             Case {
                 name: "another holder's lease one second before expiry is waited on",
                 lease: Some(lease(Some("b"), Some(15))),
-                unchanged_for: SECS(14),
+                unchanged_for: secs(14),
                 leading: false,
                 want: Action::Wait,
             },
             Case {
                 name: "another holder's lease unchanged for its duration is acquired",
                 lease: Some(lease(Some("b"), Some(15))),
-                unchanged_for: SECS(15),
+                unchanged_for: secs(15),
                 leading: false,
                 want: Action::Acquire,
             },
             Case {
                 name: "the holder's own duration counts, not ours",
                 lease: Some(lease(Some("b"), Some(60))),
-                unchanged_for: SECS(30),
+                unchanged_for: secs(30),
                 leading: false,
                 want: Action::Wait,
             },
             Case {
                 name: "a holder's short duration expires early",
                 lease: Some(lease(Some("b"), Some(5))),
-                unchanged_for: SECS(5),
+                unchanged_for: secs(5),
                 leading: false,
                 want: Action::Acquire,
             },
             Case {
                 name: "a lease without duration uses ours",
                 lease: Some(lease(Some("b"), None)),
-                unchanged_for: SECS(15),
+                unchanged_for: secs(15),
                 leading: false,
                 want: Action::Acquire,
             },
             Case {
                 name: "a zero duration uses ours",
                 lease: Some(lease(Some("b"), Some(0))),
-                unchanged_for: SECS(10),
+                unchanged_for: secs(10),
                 leading: false,
                 want: Action::Wait,
             },
             Case {
                 name: "a leader finding another holder has lost",
                 lease: Some(lease(Some("b"), Some(15))),
-                unchanged_for: SECS(0),
+                unchanged_for: secs(0),
                 leading: true,
                 want: Action::Lost,
             },
             Case {
                 name: "a leader finding another holder's expired lease has still lost",
                 lease: Some(lease(Some("b"), Some(15))),
-                unchanged_for: SECS(20),
+                unchanged_for: secs(20),
                 leading: true,
                 want: Action::Lost,
             },
@@ -688,8 +714,17 @@ mod tests {
                 unchanged_for: case.unchanged_for,
                 leading: case.leading,
             };
-            assert_eq!(decide(&observation, ME, SECS(15)), case.want, "{}", case.name);
+            assert_eq!(decide(&observation, ME, secs(15)), case.want, "{}", case.name);
         }
+    }
+
+    #[test]
+    fn unique_identities_keep_the_base_and_differ() {
+        let a = unique_identity("swell-pod-autoscaler-7d9f-abcde");
+        let b = unique_identity("swell-pod-autoscaler-7d9f-abcde");
+        assert!(a.starts_with("swell-pod-autoscaler-7d9f-abcde_"), "{a}");
+        assert_eq!(a.len(), "swell-pod-autoscaler-7d9f-abcde_".len() + 16, "{a}");
+        assert_ne!(a, b);
     }
 
     #[test]
@@ -714,7 +749,7 @@ mod tests {
             (
                 "lease duration",
                 LeaderConfig {
-                    lease_duration: SECS(10),
+                    lease_duration: secs(10),
                     ..ok.clone()
                 },
             ),
@@ -832,22 +867,28 @@ mod tests {
         let mut run = start(api.clone());
 
         run.until_leading(true).await;
-        assert_eq!(run.elapsed(), SECS(0));
+        assert_eq!(run.elapsed(), secs(0));
         let create = api.requests()[1].json();
         assert_eq!(create["metadata"]["name"], "swell-pod-autoscaler");
         assert_eq!(create["metadata"]["namespace"], "swell-system");
         assert_eq!(
             create["spec"],
-            json!({"holderIdentity": ME, "leaseDurationSeconds": 15, "acquireTime": at(0), "renewTime": at(0), "leaseTransitions": 0})
+            json!({
+                "holderIdentity": ME, "leaseDurationSeconds": 15,
+                "acquireTime": at(0), "renewTime": at(0), "leaseTransitions": 0,
+            })
         );
 
         api.wait_for_requests(3).await;
-        assert_eq!(run.elapsed(), SECS(2), "renewed one retry period later");
+        assert_eq!(run.elapsed(), secs(2), "renewed one retry period later");
         let renew = api.requests()[2].json();
         assert_eq!(renew["metadata"]["resourceVersion"], "1");
         assert_eq!(
             renew["spec"],
-            json!({"holderIdentity": ME, "leaseDurationSeconds": 15, "acquireTime": at(0), "renewTime": at(2), "leaseTransitions": 0})
+            json!({
+                "holderIdentity": ME, "leaseDurationSeconds": 15,
+                "acquireTime": at(0), "renewTime": at(2), "leaseTransitions": 0,
+            })
         );
         assert!(*run.leading.borrow());
 
@@ -861,7 +902,10 @@ mod tests {
         assert_eq!(release["metadata"]["resourceVersion"], "2");
         assert_eq!(
             release["spec"],
-            json!({"holderIdentity": "", "leaseDurationSeconds": 1, "acquireTime": at(2), "renewTime": at(2), "leaseTransitions": 0})
+            json!({
+                "holderIdentity": "", "leaseDurationSeconds": 1,
+                "acquireTime": at(2), "renewTime": at(2), "leaseTransitions": 0,
+            })
         );
     }
 
@@ -881,7 +925,7 @@ mod tests {
         run.until_leading(false).await;
         assert_eq!(
             run.elapsed(),
-            SECS(2),
+            secs(2),
             "stepped down in the round whose renewal failed"
         );
         let requests = api.requests();
@@ -918,7 +962,7 @@ mod tests {
         let mut run = start(api.clone());
         run.until_leading(true).await;
         run.until_leading(false).await;
-        assert_eq!(run.elapsed(), SECS(10));
+        assert_eq!(run.elapsed(), secs(10));
         // Rounds at 2, 4, 6 and 8 s each tried a renewal, then a read.
         assert_eq!(api.requests_to(&Method::PUT, LEASE).len(), 4);
         let api = run.stop().await;
@@ -932,7 +976,7 @@ mod tests {
             .reply(Reply::not_found("leases", "swell-pod-autoscaler"));
         api.expect(Method::POST, LEASES).reply_with(echo(201, "1"));
         // From the first renewal on, answers come an hour late.
-        let hour = SECS(3600);
+        let hour = secs(3600);
         api.expect(Method::PUT, LEASE)
             .any_number_of_times()
             .delay(hour)
@@ -945,7 +989,7 @@ mod tests {
         run.until_leading(true).await;
         run.until_leading(false).await;
         // The renewal sent at 2 s is given up at the deadline, 10 s after the last success.
-        assert_eq!(run.elapsed(), SECS(10));
+        assert_eq!(run.elapsed(), secs(10));
         assert_eq!(api.requests_to(&Method::PUT, LEASE).len(), 1);
         run.stop().await.verify();
     }
@@ -962,13 +1006,16 @@ mod tests {
         run.until_leading(true).await;
         // Seen first at 0 s; rounds at 2, 4, ..., 14 s find it valid; at 16 s it has been unchanged
         // for more than its 15 s.
-        assert_eq!(run.elapsed(), SECS(16));
+        assert_eq!(run.elapsed(), secs(16));
         let puts = api.requests_to(&Method::PUT, LEASE);
         let takeover = puts[0].json();
         assert_eq!(takeover["metadata"]["resourceVersion"], "7");
         assert_eq!(
             takeover["spec"],
-            json!({"holderIdentity": ME, "leaseDurationSeconds": 15, "acquireTime": at(16), "renewTime": at(16), "leaseTransitions": 4})
+            json!({
+                "holderIdentity": ME, "leaseDurationSeconds": 15,
+                "acquireTime": at(16), "renewTime": at(16), "leaseTransitions": 4,
+            })
         );
         api.expect(Method::PUT, LEASE)
             .any_number_of_times()
@@ -989,7 +1036,7 @@ mod tests {
             });
         let run = start(api.clone());
         api.wait_for_requests(30).await;
-        assert_eq!(run.elapsed(), SECS(58));
+        assert_eq!(run.elapsed(), secs(58));
         assert!(!*run.leading.borrow());
         let api = run.stop().await;
         api.verify();
@@ -1004,7 +1051,7 @@ mod tests {
         api.expect(Method::PUT, LEASE).reply_with(echo(200, "13"));
         let mut run = start(api.clone());
         run.until_leading(true).await;
-        assert_eq!(run.elapsed(), SECS(0));
+        assert_eq!(run.elapsed(), secs(0));
         let takeover = api.requests()[1].json();
         assert_eq!(takeover["spec"]["holderIdentity"], ME);
         assert_eq!(takeover["spec"]["leaseTransitions"], 3);
@@ -1027,7 +1074,7 @@ mod tests {
         api.wait_for_requests(3).await;
         assert_eq!(
             run.elapsed(),
-            SECS(2),
+            secs(2),
             "the second read is one retry period later"
         );
         assert!(!*run.leading.borrow());
