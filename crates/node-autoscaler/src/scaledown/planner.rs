@@ -246,10 +246,13 @@ pub fn scale_down(
             .unwrap_or(cfg.ignore_daemonsets_utilization);
         let util = utilization(snap, id, ignore_ds, cfg.ignore_mirror_pods_utilization);
         let u = util.unwrap_or(0.0);
-        let outcome = if group.is_none() {
+        // CA's order (`core/scaledown/eligibility`): recently unremovable, being deleted, annotated,
+        // not autoscaled, unready with unready scale-down off, then the threshold (at or above it
+        // is not underutilized, unready nodes included).
+        let outcome = if let Some(until) = mem.unremovable_until.get(&node.name).filter(|&&t| t > now) {
             Some(refuse(
-                UnremovableReason::NotAutoscaled,
-                "the node is in no autoscaled node group".into(),
+                UnremovableReason::RecentlyUnremovable,
+                format!("found unremovable recently; rechecked at {until}"),
             ))
         } else if node.is_being_deleted() {
             Some(refuse(
@@ -261,15 +264,15 @@ pub fn scale_down(
                 UnremovableReason::ScaleDownDisabledAnnotation,
                 "the node is annotated cluster-autoscaler.kubernetes.io/scale-down-disabled=true".into(),
             ))
+        } else if group.is_none() {
+            Some(refuse(
+                UnremovableReason::NotAutoscaled,
+                "the node is in no autoscaled node group".into(),
+            ))
         } else if !node.ready && !cfg.unready_enabled {
             Some(refuse(
                 UnremovableReason::ScaleDownUnreadyDisabled,
                 "the node is unready".into(),
-            ))
-        } else if let Some(until) = mem.unremovable_until.get(&node.name).filter(|&&t| t > now) {
-            Some(refuse(
-                UnremovableReason::RecentlyUnremovable,
-                format!("found unremovable recently; rechecked at {until}"),
             ))
         } else if util.is_none() {
             Some(refuse(
@@ -280,11 +283,10 @@ pub fn scale_down(
             let threshold = opts
                 .and_then(|o| o.scale_down_utilization_threshold)
                 .unwrap_or(cfg.utilization_threshold);
-            // Unready nodes are candidates whatever their utilization (CA's eligibility check).
-            if node.ready && u > threshold {
+            if u >= threshold {
                 Some(refuse(
                     UnremovableReason::NotUnderutilized,
-                    format!("utilization {u:.3} is above the threshold {threshold}"),
+                    format!("utilization {u:.3} is not below the threshold {threshold}"),
                 ))
             } else {
                 None
