@@ -67,6 +67,8 @@
 //! ```
 
 pub mod behavior;
+#[cfg(feature = "controller")]
+pub mod controller;
 pub mod decide;
 pub mod explain;
 pub mod input;

@@ -1,0 +1,139 @@
+//! The last decision of every HPA, with its explanation, served as JSON on the metrics port.
+//!
+//! - `GET /decisions`: every HPA's last record, sorted by namespace and name.
+//! - `GET /decisions/{namespace}/{name}`: one record, or 404.
+//!
+//! `swell explain hpa` reads the second route and prints its `text` for a person.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, PoisonError, RwLock},
+};
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{decide::Explanation, input::HpaKey, status::Event};
+
+/// One HPA's last reconcile, as published.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `active` or `shadow`.
+    pub mode: String,
+    /// When it was decided.
+    pub time: Timestamp,
+    /// `scale.spec.replicas` when read (0 when the scale could not be read).
+    pub current_replicas: i32,
+    /// What the controller decided (or, in shadow mode, would have written).
+    pub desired_replicas: i32,
+    /// Whether the decision was to write the scale.
+    pub rescale: bool,
+    /// Why.
+    pub rescale_reason: String,
+    /// Whether the scale subresource was written.
+    pub scale_written: bool,
+    /// Whether the status was written.
+    pub status_written: bool,
+    /// The built-in controller's `status.desiredReplicas` (shadow mode).
+    pub builtin_desired_replicas: Option<i32>,
+    /// The reconcile's error, if any.
+    pub error: Option<String>,
+    /// The events of the reconcile (recorded in active mode, only published in shadow mode).
+    pub events: Vec<Event>,
+    /// The numbers behind the decision; absent when no decision could be made (invalid spec,
+    /// unreadable scale).
+    pub explanation: Option<Explanation>,
+    /// The decision explained for a person.
+    pub text: String,
+}
+
+/// The records, shared between the controller and the HTTP routes.
+#[derive(Clone, Debug, Default)]
+pub struct DecisionStore {
+    records: Arc<RwLock<BTreeMap<HpaKey, DecisionRecord>>>,
+}
+
+impl DecisionStore {
+    /// Stores `record` as the last of its HPA.
+    pub fn insert(&self, record: DecisionRecord) {
+        let key = HpaKey::new(record.namespace.clone(), record.name.clone());
+        self.records
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, record);
+    }
+
+    /// Forgets an HPA.
+    pub fn remove(&self, key: &HpaKey) {
+        self.records
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+
+    /// Keeps only the HPAs for which `keep` is true.
+    pub fn retain(&self, mut keep: impl FnMut(&HpaKey) -> bool) {
+        self.records
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|k, _| keep(k));
+    }
+
+    /// One HPA's last record.
+    pub fn get(&self, key: &HpaKey) -> Option<DecisionRecord> {
+        self.records
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    /// Every record, sorted by namespace and name.
+    pub fn list(&self) -> Vec<DecisionRecord> {
+        self.records
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The `/decisions` routes, to merge into the operations server.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/decisions", get(list))
+            .route("/decisions/{namespace}/{name}", get(one))
+            .with_state(self.clone())
+    }
+}
+
+async fn list(State(store): State<DecisionStore>) -> Json<Vec<DecisionRecord>> {
+    Json(store.list())
+}
+
+async fn one(
+    State(store): State<DecisionStore>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Response {
+    match store.get(&HpaKey::new(namespace.clone(), name.clone())) {
+        Some(r) => Json(r).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({
+                "error": format!("no decision for {namespace}/{name}: the HPA is unknown, not owned by this controller, or not reconciled yet")
+            })),
+        )
+            .into_response(),
+    }
+}
