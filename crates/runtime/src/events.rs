@@ -15,15 +15,17 @@
 //! - **Spam filter**: per reporting source and object, a token bucket of 25 events refilled at one
 //!   per 5 minutes; events beyond it are dropped ([`Outcome::Throttled`]) but still counted, so the
 //!   next one that passes carries the full count.
+//! - **Aggregation of similar events**: when one object gets events of the same type and reason
+//!   with 10 different messages, each less than 10 minutes after the previous one, further ones
+//!   go to a single Event whose message is `(combined from similar events): <latest message>`,
+//!   counted like a repeat. Which remembered message makes room for the next is arbitrary in
+//!   client-go (a Go map); here it is the smallest, so the outcome is reproducible.
 //! - Naming: `<object name>.<first time in unix nanoseconds, hex>`, in the object's namespace, or in
 //!   `default` for cluster-scoped objects (Nodes).
 //!
-//! Not done: client-go's aggregation of more than 10 similar events (same reason, different
-//! messages) within 10 minutes into one `(combined from similar events)` Event.
-//!
 //! Time comes from a [`Clock`], so tests drive the timestamps and the spam filter refill.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
@@ -128,6 +130,12 @@ const CACHE_SIZE: usize = 4096;
 const SPAM_BURST: f64 = 25.0;
 /// Seconds per token refilled (client-go's `defaultSpamQPS` = 1/300).
 const SPAM_REFILL_SECS: f64 = 300.0;
+/// Distinct messages of similar events that trigger aggregation (client-go's `defaultAggregateMaxEvents`).
+const AGGREGATE_MAX_EVENTS: usize = 10;
+/// Seconds after which a quiet group of similar events starts over (`defaultAggregateIntervalInSeconds`).
+const AGGREGATE_INTERVAL_SECS: i64 = 600;
+/// The prefix of an aggregated event's message (client-go's `EventAggregatorByReasonMessageFunc`).
+const COMBINED_PREFIX: &str = "(combined from similar events): ";
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct ObjectKey {
@@ -156,7 +164,22 @@ struct EventKey {
     field_path: Option<String>,
     event_type: EventType,
     reason: String,
+    /// Empty for the aggregate of similar events, whose message changes with each one.
     message: String,
+    combined: bool,
+}
+
+/// Events that differ only in their message.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct SimilarKey {
+    object: ObjectKey,
+    event_type: EventType,
+    reason: String,
+}
+
+struct Similar {
+    messages: BTreeSet<String>,
+    last: Timestamp,
 }
 
 struct Seen {
@@ -176,29 +199,72 @@ struct Bucket {
 struct Correlator {
     seen: HashMap<EventKey, Seen>,
     buckets: HashMap<ObjectKey, Bucket>,
+    similar: HashMap<SimilarKey, Similar>,
 }
 
 /// What the correlator decided for one event.
 struct Observed {
     name: String,
+    /// The message to write: the one given, or the combined one.
+    message: String,
     namespace: String,
     count: i32,
     first: Timestamp,
     allowed: bool,
 }
 
+/// Makes room for one more entry in a full cache by forgetting the least recently seen, as
+/// client-go's LRU caches do.
+fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>, last: impl Fn(&V) -> Timestamp) {
+    if map.len() < CACHE_SIZE {
+        return;
+    }
+    if let Some(oldest) = map.iter().min_by_key(|(_, v)| last(v)).map(|(k, _)| k.clone()) {
+        map.remove(&oldest);
+    }
+}
+
 impl Correlator {
+    /// Replaces the event by the aggregate of its similar events once there are too many of them
+    /// (client-go's `EventAggregate`); returns the key to count it under and the message to write.
+    fn aggregate(&mut self, key: EventKey, now: Timestamp) -> (EventKey, String) {
+        let similar_key = SimilarKey {
+            object: key.object.clone(),
+            event_type: key.event_type,
+            reason: key.reason.clone(),
+        };
+        if !self.similar.contains_key(&similar_key) {
+            evict_oldest(&mut self.similar, |s| s.last);
+        }
+        let similar = self.similar.entry(similar_key).or_insert_with(|| Similar {
+            messages: BTreeSet::new(),
+            last: now,
+        });
+        if now.duration_since(similar.last).as_secs() > AGGREGATE_INTERVAL_SECS {
+            similar.messages.clear();
+        }
+        similar.messages.insert(key.message.clone());
+        similar.last = now;
+        if similar.messages.len() < AGGREGATE_MAX_EVENTS {
+            let message = key.message.clone();
+            return (key, message);
+        }
+        // Keep the set below the threshold, so only a new distinct message aggregates again.
+        similar.messages.pop_first();
+        let message = format!("{COMBINED_PREFIX}{}", key.message);
+        let combined = EventKey {
+            field_path: None,
+            message: String::new(),
+            combined: true,
+            ..key
+        };
+        (combined, message)
+    }
+
     fn observe(&mut self, key: EventKey, now: Timestamp) -> Observed {
-        if !self.seen.contains_key(&key) && self.seen.len() >= CACHE_SIZE {
-            // Forget the least recently seen event, as client-go's LRU does.
-            if let Some(oldest) = self
-                .seen
-                .iter()
-                .min_by_key(|(_, s)| s.last)
-                .map(|(k, _)| k.clone())
-            {
-                self.seen.remove(&oldest);
-            }
+        let (key, message) = self.aggregate(key, now);
+        if !self.seen.contains_key(&key) {
+            evict_oldest(&mut self.seen, |s| s.last);
         }
         let object = key.object.clone();
         let seen = self.seen.entry(key).or_insert_with_key(|key| Seen {
@@ -221,6 +287,7 @@ impl Correlator {
         seen.last = now;
         let observed = Observed {
             name: seen.name.clone(),
+            message,
             namespace: seen.namespace.clone(),
             count: seen.count,
             first: seen.first,
@@ -298,6 +365,7 @@ impl Recorder {
             event_type,
             reason: reason.to_owned(),
             message: message.to_owned(),
+            combined: false,
         };
         let observed = self
             .correlator
@@ -319,7 +387,7 @@ impl Recorder {
             let patch = serde_json::json!({
                 "count": observed.count,
                 "lastTimestamp": Time(now),
-                "message": message,
+                "message": observed.message,
             });
             match api
                 .patch(&observed.name, &PatchParams::default(), &Patch::Strategic(patch))
@@ -342,7 +410,7 @@ impl Recorder {
                 }
             }
         }
-        let event = self.event(regarding, event_type, reason, message, &observed, now);
+        let event = self.event(regarding, event_type, reason, &observed, now);
         match api.create(&PostParams::default(), &event).await {
             Ok(_) => Ok(if observed.count > 1 {
                 Outcome::Counted {
@@ -365,7 +433,6 @@ impl Recorder {
         regarding: &ObjectReference,
         event_type: EventType,
         reason: &str,
-        message: &str,
         observed: &Observed,
         now: Timestamp,
     ) -> Event {
@@ -377,7 +444,7 @@ impl Recorder {
             },
             involved_object: regarding.clone(),
             reason: Some(reason.to_owned()),
-            message: Some(message.to_owned()),
+            message: Some(observed.message.clone()),
             type_: Some(event_type.as_str().to_owned()),
             first_timestamp: Some(Time(observed.first)),
             last_timestamp: Some(Time(now)),
@@ -640,7 +707,7 @@ mod tests {
         let recorder = recorder(&api, &clock);
         for i in 0..25 {
             let outcome = recorder
-                .publish(&hpa(), EventType::Normal, "R", &format!("m{i}"))
+                .publish(&hpa(), EventType::Normal, &format!("R{i}"), "m")
                 .await
                 .unwrap();
             assert!(
@@ -650,7 +717,7 @@ mod tests {
         }
         assert_eq!(
             recorder
-                .publish(&hpa(), EventType::Normal, "R", "m25")
+                .publish(&hpa(), EventType::Normal, "R25", "m")
                 .await
                 .unwrap(),
             Outcome::Throttled
@@ -670,7 +737,7 @@ mod tests {
         clock.advance(SignedDuration::from_secs(299));
         assert_eq!(
             recorder
-                .publish(&hpa(), EventType::Normal, "R", "m26")
+                .publish(&hpa(), EventType::Normal, "R26", "m")
                 .await
                 .unwrap(),
             Outcome::Throttled
@@ -678,19 +745,82 @@ mod tests {
         clock.advance(SignedDuration::from_secs(1));
         assert!(matches!(
             recorder
-                .publish(&hpa(), EventType::Normal, "R", "m27")
+                .publish(&hpa(), EventType::Normal, "R27", "m")
                 .await
                 .unwrap(),
             Outcome::Created { .. }
         ));
         assert_eq!(
             recorder
-                .publish(&hpa(), EventType::Normal, "R", "m28")
+                .publish(&hpa(), EventType::Normal, "R28", "m")
                 .await
                 .unwrap(),
             Outcome::Throttled
         );
         assert_eq!(api.requests().len(), 27);
+    }
+
+    #[tokio::test]
+    async fn ten_similar_events_in_ten_minutes_are_combined_into_one() {
+        let api = ScriptedApi::new();
+        api.expect(Method::POST, EVENTS)
+            .any_number_of_times()
+            .reply_with(|req| Reply::json(201, with_resource_version(req.json(), "1")));
+        api.expect_prefix(Method::PATCH, &format!("{EVENTS}/"))
+            .any_number_of_times()
+            .reply_json(
+                200,
+                json!({"apiVersion": "v1", "kind": "Event", "metadata": {}, "involvedObject": {}}),
+            );
+        let clock = Arc::new(ManualClock::new(start()));
+        let recorder = recorder(&api, &clock);
+        let publish = |message: String| {
+            let recorder = &recorder;
+            async move {
+                recorder
+                    .publish(&hpa(), EventType::Warning, "FailedGetPodsMetric", &message)
+                    .await
+                    .unwrap()
+            }
+        };
+        for i in 0..9 {
+            assert!(matches!(
+                publish(format!("pod {i} missing")).await,
+                Outcome::Created { .. }
+            ));
+            clock.advance(SignedDuration::from_secs(60));
+        }
+        // The tenth distinct message within ten minutes of the previous one: a combined event.
+        let Outcome::Created { name: combined } = publish("pod 9 missing".into()).await else {
+            panic!("the tenth similar event is a new, combined event");
+        };
+        let body = api.requests().last().unwrap().json();
+        assert_eq!(body["message"], "(combined from similar events): pod 9 missing");
+        assert_eq!(body["count"], 1);
+        assert_eq!(body["reason"], "FailedGetPodsMetric");
+        // The next new message is counted on the combined event, with its own text.
+        clock.advance(SignedDuration::from_secs(60));
+        assert_eq!(
+            publish("pod 10 missing".into()).await,
+            Outcome::Counted {
+                name: combined.clone(),
+                count: 2
+            }
+        );
+        let patch = api.requests().last().unwrap().clone();
+        assert_eq!(patch.path, format!("{EVENTS}/{combined}"));
+        assert_eq!(
+            patch.json()["message"],
+            "(combined from similar events): pod 10 missing"
+        );
+        // More than ten quiet minutes start the group over.
+        clock.advance(SignedDuration::from_secs(601));
+        assert!(matches!(
+            publish("pod 11 missing".into()).await,
+            Outcome::Created { .. }
+        ));
+        assert_eq!(api.requests().last().unwrap().json()["message"], "pod 11 missing");
+        api.verify();
     }
 
     #[tokio::test]
