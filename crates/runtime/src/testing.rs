@@ -495,12 +495,20 @@ impl ScriptedApi {
     /// Waits until at least `n` requests have arrived in total. Under tokio's paused time this lets
     /// the clock run forward while background tasks sleep, so it never waits on the wall clock.
     pub async fn wait_for_requests(&self, n: usize) {
+        self.wait_until(|requests| requests.len() >= n).await;
+    }
+
+    /// Waits until the requests received so far satisfy `done` (checked on every arrival), e.g.
+    /// until the first PUT to a scale subresource. Same paused-time behaviour as
+    /// [`ScriptedApi::wait_for_requests`]; wrap it in a timeout if the request may never come.
+    /// `done` runs under the script's lock: it must not call back into this `ScriptedApi`.
+    pub async fn wait_until(&self, done: impl Fn(&[RecordedRequest]) -> bool) {
         loop {
             let notified = self.arrived.notified();
             tokio::pin!(notified);
             // Register before checking, so a request arriving in between is not missed.
             notified.as_mut().enable();
-            if self.lock().requests.len() >= n {
+            if done(&self.lock().requests) {
                 return;
             }
             notified.await;
@@ -754,6 +762,8 @@ mod tests {
                 cms.get("cm").await.unwrap();
             }
         });
+        api.wait_until(|requests| !requests.is_empty()).await;
+        assert_eq!(start.elapsed(), std::time::Duration::from_secs(30));
         api.wait_for_requests(2).await;
         assert_eq!(start.elapsed(), std::time::Duration::from_secs(60));
         api.verify();
