@@ -29,6 +29,9 @@ use std::time::Duration;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, PostParams};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use swell_core::clock::Clock;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -227,6 +230,8 @@ pub struct LeaderElector {
     mine: Option<Lease>,
     /// When the last renewal (or acquisition) succeeded.
     renewed_at: Option<Instant>,
+    /// `leader_election_master_status{name}`, once registered.
+    status: Option<Family<Vec<(String, String)>, Gauge>>,
 }
 
 impl std::fmt::Debug for LeaderElector {
@@ -257,7 +262,27 @@ impl LeaderElector {
             observed: None,
             mine: None,
             renewed_at: None,
+            status: None,
         })
+    }
+
+    /// Registers client-go's `leader_election_master_status` gauge (1 while leading, else 0) with a
+    /// `name` label set to the Lease name, as kube-controller-manager exposes it.
+    pub fn register_metrics(&mut self, registry: &mut Registry) {
+        let family = Family::<Vec<(String, String)>, Gauge>::default();
+        registry.register(
+            "leader_election_master_status",
+            "Whether this replica is the leader (1) or a standby (0) of the named lease",
+            family.clone(),
+        );
+        family
+            .get_or_create(&self.status_labels())
+            .set(i64::from(*self.leading.borrow()));
+        self.status = Some(family);
+    }
+
+    fn status_labels(&self) -> Vec<(String, String)> {
+        vec![("name".to_owned(), self.config.name.clone())]
     }
 
     /// A receiver of the leadership flag: `true` while this replica leads.
@@ -345,6 +370,11 @@ impl LeaderElector {
             *current = leading;
             changed
         });
+        if let Some(status) = &self.status {
+            status
+                .get_or_create(&self.status_labels())
+                .set(i64::from(leading));
+        }
         if changed {
             if leading {
                 tracing::info!(
@@ -907,6 +937,44 @@ mod tests {
                 "acquireTime": at(2), "renewTime": at(2), "leaseTransitions": 0,
             })
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_status_gauge_follows_leadership() {
+        let api = ScriptedApi::new();
+        api.expect(Method::GET, LEASE)
+            .reply(Reply::not_found("leases", "swell-pod-autoscaler"));
+        api.expect(Method::POST, LEASES).reply_with(echo(201, "1"));
+        api.expect(Method::PUT, LEASE)
+            .reply(Reply::conflict("leases", "swell-pod-autoscaler"));
+        api.expect(Method::GET, LEASE)
+            .any_number_of_times()
+            .reply_json(200, other_lease("swell-b", "5", &at(1), 1));
+        let clock = Arc::new(TokioClock {
+            base: t0(),
+            start: Instant::now(),
+        });
+        let config = LeaderConfig::new("swell-system", "swell-pod-autoscaler", ME);
+        let mut elector = LeaderElector::new(api.client(), config, clock).unwrap();
+        let mut registry = Registry::default();
+        elector.register_metrics(&mut registry);
+        let render = |registry: &Registry| {
+            let mut text = String::new();
+            prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+            text
+        };
+        let line = |v: u8| format!("leader_election_master_status{{name=\"swell-pod-autoscaler\"}} {v}\n");
+        assert!(render(&registry).contains(&line(0)), "{}", render(&registry));
+
+        let mut leading = elector.subscribe();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(elector.run(stop.clone()));
+        leading.wait_for(|l| *l).await.unwrap();
+        assert!(render(&registry).contains(&line(1)), "{}", render(&registry));
+        leading.wait_for(|l| !*l).await.unwrap();
+        assert!(render(&registry).contains(&line(0)), "{}", render(&registry));
+        stop.cancel();
+        task.await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]
