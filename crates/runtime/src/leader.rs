@@ -365,16 +365,17 @@ impl LeaderElector {
             self.mine = None;
             self.renewed_at = None;
         }
-        let changed = self.leading.send_if_modified(|current| {
-            let changed = *current != leading;
-            *current = leading;
-            changed
-        });
+        // The gauge first: whoever wakes on the flag sees the metric already agree with it.
         if let Some(status) = &self.status {
             status
                 .get_or_create(&self.status_labels())
                 .set(i64::from(leading));
         }
+        let changed = self.leading.send_if_modified(|current| {
+            let changed = *current != leading;
+            *current = leading;
+            changed
+        });
         if changed {
             if leading {
                 tracing::info!(
