@@ -22,9 +22,10 @@ use crate::plan::{
     BlockingPod, Move, NodeExplanation, NodeOutcome, RemovalKind, ScaleDown, ScaleDownStatus,
     UnremovableReason,
 };
+use crate::resources::Resources;
 use crate::scaledown::drain::{self, BlockingReason, Drainability};
 use crate::scaledown::pdb::PdbTracker;
-use crate::scaleup::estimator::{classes, first_fit};
+use crate::scaleup::estimator::{classes, first_fit_from, is_batchable};
 use crate::sim::{Sim, SimNodeId};
 use crate::snapshot::{NodeId, PodId, Snapshot};
 
@@ -101,6 +102,10 @@ pub struct Rescheduler<'a, 's> {
     sim: &'a mut Sim<'s>,
     pdbs: PdbTracker,
     destinations: Vec<SimNodeId>,
+    /// Per batchable pod shape (requests and scheduling spec), where in `destinations` the next
+    /// first-fit search may start: destinations only gain pods while candidates succeed, so nodes
+    /// that were full for a shape stay full. Cleared on every rollback, which frees room.
+    cursors: HashMap<(Resources, usize), usize>,
 }
 
 impl<'a, 's> Rescheduler<'a, 's> {
@@ -111,6 +116,7 @@ impl<'a, 's> Rescheduler<'a, 's> {
             sim,
             pdbs,
             destinations,
+            cursors: HashMap::new(),
         }
     }
 
@@ -179,15 +185,34 @@ impl<'a, 's> Rescheduler<'a, 's> {
         let mark = self.sim.mark();
         self.sim.remove_node(node);
         for class in classes(snap, to_move.iter().copied()) {
-            let (placed, why) = first_fit(self.sim, &class.pods, &self.destinations);
-            if placed < class.pods.len() {
+            let rep = class.representative(snap);
+            // The spec's address identifies it: equivalent pods share one Arc.
+            let key = is_batchable(snap, rep).then(|| {
+                (
+                    rep.requests.clone(),
+                    std::sync::Arc::as_ptr(&rep.scheduling) as usize,
+                )
+            });
+            let start = key
+                .as_ref()
+                .and_then(|k| self.cursors.get(k))
+                .copied()
+                .unwrap_or(0);
+            let fit = first_fit_from(self.sim, &class.pods, &self.destinations, start);
+            if fit.placed < class.pods.len() {
                 self.sim.rollback(mark);
-                let pod = &snap.pods()[class.pods[placed]];
-                let why = why.map_or_else(|| "no node left to take it".to_string(), |u| u.to_string());
+                self.cursors.clear();
+                let pod = &snap.pods()[class.pods[fit.placed]];
+                let why = fit
+                    .unfit
+                    .map_or_else(|| "no node left to take it".to_string(), |u| u.to_string());
                 return Err(Refusal::new(
                     UnremovableReason::NoPlaceToMovePods,
                     format!("pod {} cannot move to any other node: {why}", pod.key()),
                 ));
+            }
+            if let (Some(k), Some(last)) = (key, fit.last_used) {
+                self.cursors.insert(k, last);
             }
         }
         self.pdbs.evict(&evict_pods);

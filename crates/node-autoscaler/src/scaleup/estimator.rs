@@ -85,16 +85,38 @@ pub fn is_batchable(snap: &Snapshot, pod: &Pod) -> bool {
 /// Places as many of `pods` (one class) as fit onto `nodes`, first fit, in order. Returns how many
 /// were placed (always a prefix of `pods`), and the first reason a node refused the next pod.
 pub fn first_fit(sim: &mut Sim<'_>, pods: &[PodId], nodes: &[SimNodeId]) -> (usize, Option<Unfit>) {
+    let r = first_fit_from(sim, pods, nodes, 0);
+    (r.placed, r.unfit)
+}
+
+/// The outcome of [`first_fit_from`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct FirstFit {
+    /// How many pods were placed (a prefix of the input).
+    pub placed: usize,
+    /// The first reason a node refused the next pod.
+    pub unfit: Option<Unfit>,
+    /// The index (into `nodes`) of the last node that took a pod. For a batchable class, every node
+    /// before it is full or unfit for the class, and stays so as pods are added: a later search
+    /// for the same class can start there.
+    pub last_used: Option<usize>,
+}
+
+/// [`first_fit`] starting at `nodes[start]`.
+pub fn first_fit_from(sim: &mut Sim<'_>, pods: &[PodId], nodes: &[SimNodeId], start: usize) -> FirstFit {
+    let mut out = FirstFit {
+        placed: 0,
+        unfit: None,
+        last_used: None,
+    };
     let Some(&first) = pods.first() else {
-        return (0, None);
+        return out;
     };
     let snap = sim.snapshot();
     let rep = &snap.pods()[first];
     let batch = is_batchable(snap, rep);
-    let mut placed = 0;
-    let mut first_unfit = None;
-    for &n in nodes {
-        if placed == pods.len() {
+    for (i, &n) in nodes.iter().enumerate().skip(start) {
+        if out.placed == pods.len() {
             break;
         }
         if sim.is_removed(n) {
@@ -103,35 +125,37 @@ pub fn first_fit(sim: &mut Sim<'_>, pods: &[PodId], nodes: &[SimNodeId]) -> (usi
         if batch {
             match predicates::check(sim, rep, n) {
                 Ok(()) => {
-                    let remaining = (pods.len() - placed) as i64;
+                    let remaining = (pods.len() - out.placed) as i64;
                     let node = sim.node(n);
                     let k = rep
                         .requests
                         .copies_that_fit(sim.used(n), &node.allocatable, remaining)
                         .max(1) as usize;
-                    sim.place_many(&pods[placed..placed + k], n);
-                    placed += k;
+                    sim.place_many(&pods[out.placed..out.placed + k], n);
+                    out.placed += k;
+                    out.last_used = Some(i);
                 }
                 Err(u) => {
-                    first_unfit.get_or_insert(u);
+                    out.unfit.get_or_insert(u);
                 }
             }
         } else {
-            while placed < pods.len() {
-                match predicates::check(sim, &snap.pods()[pods[placed]], n) {
+            while out.placed < pods.len() {
+                match predicates::check(sim, &snap.pods()[pods[out.placed]], n) {
                     Ok(()) => {
-                        sim.place(pods[placed], n);
-                        placed += 1;
+                        sim.place(pods[out.placed], n);
+                        out.placed += 1;
+                        out.last_used = Some(i);
                     }
                     Err(u) => {
-                        first_unfit.get_or_insert(u);
+                        out.unfit.get_or_insert(u);
                         break;
                     }
                 }
             }
         }
     }
-    (placed, first_unfit)
+    out
 }
 
 /// The estimator's result for one group.
