@@ -174,6 +174,23 @@ impl Reply {
         )
     }
 
+    /// A finite watch stream: one JSON object per line, `{"type": "ADDED", "object": ...}`, as a
+    /// `?watch=true` GET returns them; the stream ends after the last one (a watcher then starts
+    /// a new watch, which a later expectation can hold open with [`ExpectBuilder::delay`]).
+    /// Types: `ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK`, `ERROR`.
+    pub fn watch<'a>(events: impl IntoIterator<Item = (&'a str, Value)>) -> Reply {
+        let mut body = Vec::new();
+        for (event_type, object) in events {
+            body.extend_from_slice(
+                json!({"type": event_type, "object": object})
+                    .to_string()
+                    .as_bytes(),
+            );
+            body.push(b'\n');
+        }
+        Reply::raw(200, "application/json", body)
+    }
+
     /// The API server's 404 for a missing object: `resource` is the plural (`leases`).
     pub fn not_found(resource: &str, name: &str) -> Reply {
         Reply::status(404, "NotFound", &format!("{resource} \"{name}\" not found"))
@@ -817,6 +834,48 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(refused, "the server still accepts connections after drop");
+    }
+
+    #[tokio::test]
+    async fn a_scripted_watch_streams_its_events_in_order() {
+        use futures::TryStreamExt;
+        use kube::api::{WatchEvent, WatchParams};
+
+        let api = ScriptedApi::new();
+        api.expect(Method::GET, "/api/v1/namespaces/ns/configmaps")
+            .query_param("watch", "true")
+            .query_param("resourceVersion", "5")
+            .reply(Reply::watch([
+                ("ADDED", config_map("6", "a")),
+                ("MODIFIED", config_map("7", "b")),
+                ("DELETED", config_map("8", "b")),
+            ]));
+        let cms: Api<ConfigMap> = Api::namespaced(api.client(), "ns");
+        let events: Vec<WatchEvent<ConfigMap>> = cms
+            .watch(&WatchParams::default(), "5")
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let kinds: Vec<(&str, Option<String>)> = events
+            .iter()
+            .map(|e| match e {
+                WatchEvent::Added(cm) => ("ADDED", cm.metadata.resource_version.clone()),
+                WatchEvent::Modified(cm) => ("MODIFIED", cm.metadata.resource_version.clone()),
+                WatchEvent::Deleted(cm) => ("DELETED", cm.metadata.resource_version.clone()),
+                _ => ("OTHER", None),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("ADDED", Some("6".into())),
+                ("MODIFIED", Some("7".into())),
+                ("DELETED", Some("8".into()))
+            ]
+        );
+        api.verify();
     }
 
     #[test]
