@@ -1,8 +1,8 @@
 //! `swell`: the command-line entry point of the Swell autoscalers.
 //!
-//! Today it offers the offline tools built on the pod autoscaler's decision core; the controllers
-//! (`swell pod-autoscaler`, `swell node-autoscaler`) and the simulator (`swell simulate`) join it as
-//! they land.
+//! It offers the offline tools built on the pod autoscaler's decision core (`swell hpa`), the live
+//! pod autoscaler (`swell pod-autoscaler`) and `swell explain hpa`; the node autoscaler and the
+//! simulator join it as they land.
 
 use std::{io::Read, path::PathBuf, process::ExitCode};
 
@@ -12,6 +12,7 @@ use swell_pod_autoscaler::policy::{ControllerConfig, HpaPolicy};
 
 mod duration;
 mod hpa_decide;
+mod pod_autoscaler;
 
 /// Kubernetes autoscalers that explain every decision.
 #[derive(Debug, Parser)]
@@ -26,6 +27,18 @@ enum Command {
     /// Offline tools for HorizontalPodAutoscaler objects.
     #[command(subcommand)]
     Hpa(HpaCommand),
+    /// Run the pod autoscaler: reconcile autoscaling/v2 HorizontalPodAutoscalers in place of the
+    /// built-in controller (--mode=active) or beside it without writing (--mode=shadow).
+    PodAutoscaler(Box<pod_autoscaler::PodAutoscalerArgs>),
+    /// Explain a decision for a person.
+    #[command(subcommand)]
+    Explain(ExplainCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ExplainCommand {
+    /// The last decision for an HPA, from a running controller (--url) or computed once (--once).
+    Hpa(Box<pod_autoscaler::ExplainHpaArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +135,8 @@ fn main() -> ExitCode {
             .controller
             .config()
             .and_then(|cfg| read_input(&args.file).and_then(|text| hpa_decide::run(&text, &cfg, args.json))),
+        Command::PodAutoscaler(args) => pod_autoscaler::run(args),
+        Command::Explain(ExplainCommand::Hpa(args)) => pod_autoscaler::explain(args),
     };
     match result {
         Ok(out) => {

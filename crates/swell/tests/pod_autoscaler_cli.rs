@@ -1,0 +1,99 @@
+//! `swell pod-autoscaler` and `swell explain hpa` as a user runs them: flag validation before any
+//! cluster is needed, and `explain` against a real `/decisions` endpoint served on loopback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use swell_pod_autoscaler::controller::{DecisionRecord, DecisionStore};
+
+fn swell(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_swell"))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("swell runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_controller_flags_are_refused_before_connecting() {
+    let (ok, _, stderr) = swell(&["pod-autoscaler", "--horizontal-pod-autoscaler-sync-period", "0s"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--horizontal-pod-autoscaler-sync-period must be positive"),
+        "{stderr}"
+    );
+
+    let (ok, _, stderr) = swell(&["pod-autoscaler", "--external-metrics-provider", "no-url"]);
+    assert!(!ok);
+    assert!(stderr.contains("expected PREFIX=URL"), "{stderr}");
+
+    let (ok, _, stderr) = swell(&["pod-autoscaler", "--mode", "dry"]);
+    assert!(!ok);
+    assert!(stderr.contains("active") && stderr.contains("shadow"), "{stderr}");
+
+    let (ok, _, stderr) = swell(&["pod-autoscaler", "--hpa-selector", "a in"]);
+    assert!(!ok, "{stderr}");
+}
+
+#[test]
+fn explain_hpa_refuses_a_name_without_namespace() {
+    let (ok, _, stderr) = swell(&["explain", "hpa", "web"]);
+    assert!(!ok);
+    assert!(stderr.contains("expected NAMESPACE/NAME"), "{stderr}");
+}
+
+fn record() -> DecisionRecord {
+    DecisionRecord {
+        namespace: "shop".into(),
+        name: "web".into(),
+        mode: "shadow".into(),
+        time: "2026-01-01T00:00:00Z".parse().unwrap(),
+        current_replicas: 2,
+        desired_replicas: 4,
+        rescale: true,
+        rescale_reason: "cpu resource utilization (percentage of request) above target".into(),
+        scale_written: false,
+        status_written: false,
+        builtin_desired_replicas: Some(3),
+        error: None,
+        events: vec![],
+        explanation: None,
+        text: "shop/web: 2 -> 4 replicas\n".into(),
+    }
+}
+
+#[test]
+fn explain_hpa_prints_a_running_controllers_decision_and_says_when_there_is_none() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = DecisionStore::default();
+    store.insert(record());
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = store.router();
+    rt.spawn(async move { axum::serve(listener, router).await });
+    let url = format!("http://{addr}");
+
+    let (ok, stdout, stderr) = swell(&["explain", "hpa", "shop/web", "--url", &url]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("shop/web (shadow mode"), "{stdout}");
+    assert!(
+        stdout.contains("built-in controller's desired replicas: 3; ours: 4"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 -> 4 replicas"), "{stdout}");
+
+    let (ok, stdout, _) = swell(&["explain", "hpa", "shop/web", "--url", &url, "--json"]);
+    assert!(ok);
+    let back: DecisionRecord = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(back, record());
+
+    let (ok, _, stderr) = swell(&["explain", "hpa", "shop/nope", "--url", &url]);
+    assert!(!ok);
+    assert!(stderr.contains("no decision for shop/nope"), "{stderr}");
+}
