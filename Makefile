@@ -21,6 +21,7 @@ fmt:
 ## bench: the decision benchmarks (criterion); figures are recorded in docs/benchmarks.md
 bench:
 	$(CARGO) bench -p swell-pod-autoscaler --bench hpa_decision
+	$(CARGO) bench -p swell-node-autoscaler --bench node_scenarios
 
 ## build: the swell binary (release)
 build:

@@ -167,7 +167,13 @@ fn main() {
         run_one(s);
         return;
     }
-    // `cargo bench` passes `--bench`; any other argument names the scenarios to run.
+    // `cargo bench` passes `--bench`. Without it we run under `cargo test --all-targets` in a debug
+    // build, where timings mean nothing: the answers are checked by tests/scenarios.rs instead.
+    if !args.iter().any(|a| a == "--bench") {
+        println!("node_scenarios: run it with `cargo bench -p swell-node-autoscaler --bench node_scenarios`");
+        return;
+    }
+    // Any other argument names the scenarios to run.
     let wanted: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let exe = std::env::current_exe().expect("own path");
     for s in SCENARIOS {

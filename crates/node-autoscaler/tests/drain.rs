@@ -1101,8 +1101,14 @@ fn covering_finds_the_pdbs_of_the_pods_namespace_that_select_it() {
     );
     assert!(tracker.is_covered(&web("w")));
     assert!(tracker.is_covered(&unlabelled));
-    let nothing = PdbTracker::new(&[Pdb { selector: Selector::nothing(), ..pdb("default", "none", "", 1) }]);
-    assert!(!nothing.is_covered(&unlabelled), "a missing selector (nothing) covers no pod");
+    let nothing = PdbTracker::new(&[Pdb {
+        selector: Selector::nothing(),
+        ..pdb("default", "none", "", 1)
+    }]);
+    assert!(
+        !nothing.is_covered(&unlabelled),
+        "a missing selector (nothing) covers no pod"
+    );
 }
 
 struct EvictCase {
