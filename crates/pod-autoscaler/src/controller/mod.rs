@@ -225,22 +225,22 @@ pub async fn run_cycle<M: MetricsSource, E: EventSink>(
             .collect()
     };
     let empty = Vec::new();
-    stream::iter(due)
-        .map(|hpa| {
-            let pods = by_namespace
-                .get(hpa.namespace().as_deref().unwrap_or(""))
-                .unwrap_or(&empty);
-            let known = known
-                .get(hpa.namespace().as_deref().unwrap_or(""))
-                .map_or(&[][..], Vec::as_slice);
-            let cache = &cache;
-            async move {
-                if !still_leader() {
-                    return None;
-                }
-                Some(reconcile_one(reconciler, state, hpa, pods, known, cache, options).await)
+    let cache = &cache;
+    // The futures are built first (not in a stream's map closure) so that the cycle's future is
+    // Send for any caller lifetime and can be spawned.
+    let mut work = Vec::with_capacity(due.len());
+    for hpa in due {
+        let namespace = hpa.metadata.namespace.as_deref().unwrap_or("");
+        let pods = by_namespace.get(namespace).unwrap_or(&empty);
+        let known = known.get(namespace).map_or(&[][..], Vec::as_slice);
+        work.push(async move {
+            if !still_leader() {
+                return None;
             }
-        })
+            Some(reconcile_one(reconciler, state, hpa, pods, known, cache, options).await)
+        });
+    }
+    stream::iter(work)
         .buffer_unordered(options.concurrency.max(1))
         .filter_map(|o| async move { o })
         .collect()
