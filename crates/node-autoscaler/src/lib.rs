@@ -18,6 +18,7 @@
 pub mod config;
 pub mod convert;
 pub mod decide;
+pub mod explain;
 pub mod model;
 pub mod plan;
 pub mod predicates;
