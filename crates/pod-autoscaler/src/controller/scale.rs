@@ -6,7 +6,10 @@
 //! the Scale read, carrying its `resourceVersion`; a 409 conflict (someone changed the target in
 //! between) re-reads the scale and tries again, a bounded number of times.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use k8s_openapi::api::autoscaling::{v1::Scale, v2::CrossVersionObjectReference};
 use kube::{
@@ -19,10 +22,15 @@ use super::{Error, Result};
 /// How many times a scale write is tried when it keeps conflicting.
 pub const SCALE_WRITE_ATTEMPTS: usize = 3;
 
+/// `(apiVersion, kind)`.
+type KindKey = (String, String);
+
 /// Reads and writes scale subresources.
 pub struct ScaleClient {
     client: Client,
-    resources: Mutex<HashMap<(String, String), ApiResource>>,
+    // One cell per kind: concurrent reconciles of the same kind share one discovery request; a
+    // failed lookup leaves the cell empty, so the kind is looked up again later.
+    resources: Mutex<HashMap<KindKey, Arc<tokio::sync::OnceCell<ApiResource>>>>,
 }
 
 impl std::fmt::Debug for ScaleClient {
@@ -48,35 +56,37 @@ impl ScaleClient {
     /// The resource of the referenced kind, from discovery (cached once found).
     pub async fn resolve(&self, r: &CrossVersionObjectReference) -> Result<ApiResource> {
         let api_version = r.api_version.clone().unwrap_or_default();
-        let key = (api_version.clone(), r.kind.clone());
-        if let Ok(guard) = self.resources.lock()
-            && let Some(ar) = guard.get(&key)
-        {
-            return Ok(ar.clone());
-        }
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version.as_str()),
-        };
-        if version.is_empty() {
-            return Err(Error::UnknownKind(format!(
-                "no apiVersion set for kind {}",
-                r.kind
-            )));
-        }
-        let gvk = GroupVersionKind::gvk(group, version, &r.kind);
-        let (ar, _) = kube::discovery::pinned_kind(&self.client, &gvk)
-            .await
-            .map_err(|e| {
-                Error::UnknownKind(format!(
-                    "no matches for kind \"{}\" in version \"{api_version}\": {e}",
+        let cell = self
+            .resources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry((api_version.clone(), r.kind.clone()))
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async {
+            let (group, version) = match api_version.split_once('/') {
+                Some((g, v)) => (g, v),
+                None => ("", api_version.as_str()),
+            };
+            if version.is_empty() {
+                return Err(Error::UnknownKind(format!(
+                    "no apiVersion set for kind {}",
                     r.kind
-                ))
-            })?;
-        if let Ok(mut guard) = self.resources.lock() {
-            guard.insert(key, ar.clone());
-        }
-        Ok(ar)
+                )));
+            }
+            let gvk = GroupVersionKind::gvk(group, version, &r.kind);
+            kube::discovery::pinned_kind(&self.client, &gvk)
+                .await
+                .map(|(ar, _)| ar)
+                .map_err(|e| {
+                    Error::UnknownKind(format!(
+                        "no matches for kind \"{}\" in version \"{api_version}\": {e}",
+                        r.kind
+                    ))
+                })
+        })
+        .await
+        .cloned()
     }
 
     fn api(&self, namespace: &str, ar: &ApiResource) -> Api<DynamicObject> {
