@@ -55,30 +55,10 @@ fn is_watch(q: Option<&str>) -> bool {
     q.is_some_and(|q| q.contains("watch=true"))
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_loop_syncs_reconciles_reacts_to_a_spec_change_at_once_and_stops_on_shutdown() {
-    let api = ScriptedApi::new();
+/// Pods (listed, then a watch held open), discovery, the scale, resource metrics at 50% of
+/// requests, status writes and events.
+fn script_cluster(api: &ScriptedApi) {
     let day = Duration::from_secs(86_400);
-    // HPAs: listed with the selector; the first watch delivers a spec change after 10s, the next
-    // one is held open.
-    api.expect(Method::GET, HPAS)
-        .query("list with labelSelector=autoscaler=swell", |q| {
-            !is_watch(q) && q.is_some_and(|q| q.contains("labelSelector=autoscaler%3Dswell"))
-        })
-        .reply_json(
-            200,
-            json!({"kind": "HorizontalPodAutoscalerList", "apiVersion": "autoscaling/v2",
-                   "metadata": {"resourceVersion": "101"}, "items": [hpa(1, 10)]}),
-        );
-    api.expect(Method::GET, HPAS)
-        .query("watch", is_watch)
-        .delay(Duration::from_secs(10))
-        .reply(Reply::watch([("MODIFIED", hpa(2, 3))]));
-    api.expect(Method::GET, HPAS)
-        .query("watch", is_watch)
-        .any_number_of_times()
-        .delay(day)
-        .reply(Reply::watch([]));
     api.expect(Method::GET, PODS)
         .query("list", |q| !is_watch(q))
         .reply_json(
@@ -119,7 +99,9 @@ async fn the_loop_syncs_reconciles_reacts_to_a_spec_change_at_once_and_stops_on_
     api.expect(Method::POST, "/api/v1/namespaces/shop/events")
         .any_number_of_times()
         .reply_with(|req| Reply::json(201, with_resource_version(req.json(), "1")));
+}
 
+fn controller_parts(api: &ScriptedApi) -> (Arc<Reconciler<Recorder>>, Arc<ApiMetricsClient>, DecisionStore) {
     let clock = Arc::new(ManualClock::new("2026-01-01T01:00:00Z".parse().unwrap()));
     let decisions = DecisionStore::default();
     let reconciler = Arc::new(Reconciler::new(
@@ -143,6 +125,36 @@ async fn the_loop_syncs_reconciles_reacts_to_a_spec_change_at_once_and_stops_on_
         api.client(),
         Duration::from_secs(15),
     ));
+    (reconciler, metrics, decisions)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_loop_syncs_reconciles_reacts_to_a_spec_change_at_once_and_stops_on_shutdown() {
+    let api = ScriptedApi::new();
+    let day = Duration::from_secs(86_400);
+    // HPAs: listed with the selector; the first watch delivers a spec change after 10s, the next
+    // one is held open.
+    api.expect(Method::GET, HPAS)
+        .query("list with labelSelector=autoscaler=swell", |q| {
+            !is_watch(q) && q.is_some_and(|q| q.contains("labelSelector=autoscaler%3Dswell"))
+        })
+        .reply_json(
+            200,
+            json!({"kind": "HorizontalPodAutoscalerList", "apiVersion": "autoscaling/v2",
+                   "metadata": {"resourceVersion": "101"}, "items": [hpa(1, 10)]}),
+        );
+    api.expect(Method::GET, HPAS)
+        .query("watch", is_watch)
+        .delay(Duration::from_secs(10))
+        .reply(Reply::watch([("MODIFIED", hpa(2, 3))]));
+    api.expect(Method::GET, HPAS)
+        .query("watch", is_watch)
+        .any_number_of_times()
+        .delay(day)
+        .reply(Reply::watch([]));
+    script_cluster(&api);
+
+    let (reconciler, metrics, decisions) = controller_parts(&api);
     let readiness = Readiness::new();
     let shutdown = CancellationToken::new();
     let (_leader_tx, leader) = tokio::sync::watch::channel(true);
@@ -201,5 +213,68 @@ async fn the_loop_syncs_reconciles_reacts_to_a_spec_change_at_once_and_stops_on_
     shutdown.cancel();
     task.await.unwrap().unwrap();
     assert!(!readiness.is_ready(), "not ready once stopped");
+    api.verify();
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_the_leader_reconciles_and_writes_stop_when_leadership_is_lost() {
+    let api = ScriptedApi::new();
+    let day = Duration::from_secs(86_400);
+    api.expect(Method::GET, HPAS)
+        .query("list", |q| !is_watch(q))
+        .reply_json(
+            200,
+            json!({"kind": "HorizontalPodAutoscalerList", "apiVersion": "autoscaling/v2",
+                   "metadata": {"resourceVersion": "101"}, "items": [hpa(1, 10)]}),
+        );
+    api.expect(Method::GET, HPAS)
+        .query("watch", is_watch)
+        .any_number_of_times()
+        .delay(day)
+        .reply(Reply::watch([]));
+    script_cluster(&api);
+    let (reconciler, metrics, _) = controller_parts(&api);
+    let readiness = Readiness::new();
+    let shutdown = CancellationToken::new();
+    let (leader_tx, leader) = tokio::sync::watch::channel(false);
+    let period = Duration::from_secs(15);
+    let task = tokio::spawn(
+        Controller {
+            client: api.client(),
+            reconciler,
+            metrics,
+            options: LoopOptions {
+                sync_period: period,
+                ..LoopOptions::default()
+            },
+            leader,
+            readiness: readiness.clone(),
+            shutdown: shutdown.clone(),
+        }
+        .run(),
+    );
+    let scale_reads = || api.requests_to(&Method::GET, SCALE).len();
+    let writes = || api.requests().iter().filter(|r| r.method != Method::GET).count();
+
+    // Standing by: synced and ready, but three periods pass without a reconcile.
+    tokio::time::sleep(period * 3).await;
+    assert!(readiness.is_ready());
+    assert_eq!((scale_reads(), writes()), (0, 0));
+
+    // Elected: the next tick reconciles and writes the status.
+    leader_tx.send(true).unwrap();
+    tokio::time::sleep(period + Duration::from_secs(1)).await;
+    assert!(scale_reads() >= 1);
+    let written = writes();
+    assert!(written >= 1, "{:#?}", api.requests());
+
+    // Lost: nothing more is read or written, however many periods pass.
+    leader_tx.send(false).unwrap();
+    let reads = scale_reads();
+    tokio::time::sleep(period * 4).await;
+    assert_eq!((scale_reads(), writes()), (reads, written));
+
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
     api.verify();
 }
