@@ -509,6 +509,7 @@ fn check_bounds(snap: &Snapshot, p: &Plan) -> Result<(), TestCaseError> {
 fn check_removed_nodes_are_safe(snap: &Snapshot, p: &Plan, cfg: &Config) -> Result<(), TestCaseError> {
     let fresh = PdbTracker::new(snap.pdbs());
     removed_nodes(snap, p)?;
+    let mut evicted_anywhere: BTreeSet<&str> = BTreeSet::new();
     for r in &p.scale_down {
         let id = snap.node_id(&r.node).unwrap();
         let node = &snap.nodes()[id];
@@ -526,6 +527,21 @@ fn check_removed_nodes_are_safe(snap: &Snapshot, p: &Plan, cfg: &Config) -> Resu
         );
         if r.kind == RemovalKind::Empty {
             prop_assert!(r.evict.is_empty(), "empty node {} has evictions", r.node);
+        }
+        // Only the node's own pods are evicted by its removal, and no pod twice in the plan.
+        let own: BTreeSet<String> = snap.pods_on(id).iter().map(|&q| snap.pods()[q].key()).collect();
+        for pod in &evicted {
+            prop_assert!(
+                own.contains(*pod),
+                "node {}: evicts {}, which runs elsewhere",
+                r.node,
+                pod
+            );
+            prop_assert!(
+                evicted_anywhere.insert(pod),
+                "pod {} is evicted twice in the plan",
+                pod
+            );
         }
         for &pid in snap.pods_on(id) {
             let pod = &snap.pods()[pid];
@@ -592,16 +608,18 @@ fn check_moves(snap: &Snapshot, p: &Plan) -> Result<(), TestCaseError> {
         for m in &r.evict {
             let pid = ids[&m.pod];
             let pod = &snap.pods()[pid];
+            prop_assert_eq!(
+                snap.node_of(pid),
+                snap.node_id(&r.node),
+                "{} is evicted by the removal of {}, where it does not run",
+                &m.pod,
+                &r.node
+            );
             prop_assert!(
-                snap.node_of(pid).is_some(),
-                "{} is evicted, but not bound",
+                destination.insert(pid, &m.to).is_none(),
+                "{} is evicted twice",
                 &m.pod
             );
-            // A pod has one destination, however many lists name it.
-            if let Some(before) = destination.insert(pid, &m.to) {
-                prop_assert_eq!(before, m.to.as_str(), "{} has two destinations", &m.pod);
-                continue;
-            }
             let to = snap.node_id(&m.to);
             prop_assert!(to.is_some(), "{} moves to unknown node {:?}", m.pod, m.to);
             let to = to.unwrap();

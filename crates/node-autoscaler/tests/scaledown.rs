@@ -695,3 +695,54 @@ fn two_pods_under_one_pdb_on_a_node_need_two_disruptions() {
     assert_eq!(detail, "not enough pod disruption budget to move default/w2");
     assert_eq!(removed(&run(mk(2), &eager())), vec!["light"]);
 }
+
+#[test]
+fn a_pod_moved_onto_a_later_candidate_is_not_evicted_again_by_that_candidates_removal() {
+    // Regression (found by the plan properties): a1 moves from a to f in the simulation; when e is
+    // removed later, a1 must not appear in e's eviction list, and when a stays (group at min), a1 is
+    // not evicted at all.
+    let mk = |a_alone: bool| {
+        let mut groups = vec![group("g2", node("x"), 0, 10, 2)];
+        if a_alone {
+            groups.push(group("g1", node("x"), 1, 10, 1));
+        } else {
+            groups[0].target = 3;
+        }
+        let ga = if a_alone { "g1" } else { "g2" };
+        ClusterInput {
+            nodes: vec![
+                node("a").group(ga).label("disk", "ssd").build(),
+                node("c").build(),
+                node("e").group("g2").label("disk", "ssd").build(),
+                node("f").group("g2").label("disk", "ssd").build(),
+            ],
+            pods: vec![
+                pod("a1")
+                    .owner("ReplicaSet", "a")
+                    .req(1000, GI)
+                    .node_selector("disk", "ssd")
+                    .on("a")
+                    .build(),
+                pod("e1").owner("ReplicaSet", "e").req(1800, GI).on("e").build(),
+                pod("f1").no_owner().req(1500, GI).on("f").build(),
+            ],
+            groups,
+            ..ClusterInput::default()
+        }
+    };
+    let p = run(mk(false), &eager());
+    for r in &p.scale_down {
+        let own = format!("default/{}1", r.node);
+        assert!(r.evict.iter().all(|m| m.pod == own), "{}: {:?}", r.node, r.evict);
+    }
+    let p = run(mk(true), &eager());
+    assert_eq!(reason(&p, "a"), UnremovableReason::NodeGroupMinSizeReached);
+    assert!(
+        p.scale_down
+            .iter()
+            .flat_map(|r| &r.evict)
+            .all(|m| m.pod != "default/a1"),
+        "{:?}",
+        p.scale_down
+    );
+}

@@ -139,8 +139,10 @@ impl<'a, 's> Rescheduler<'a, 's> {
         let mut evict: Vec<PodId> = Vec::new();
         for p in self.sim.pods_on(node) {
             let pod = &snap.pods()[p];
-            if snap.node_of(p).is_none() {
-                // A pending pod the simulation put here: it only needs room elsewhere.
+            if snap.node_of(p) != Some(node) {
+                // A pod the simulation put here (pending, or moved from a node removed earlier in
+                // the plan, whose removal evicts it): it only needs room elsewhere. Evicting it or
+                // spending PDB budget for it again would be wrong.
                 to_move.push(p);
                 continue;
             }
