@@ -1,7 +1,8 @@
 //! The scheduler's filters, as the node autoscaler simulates them.
 //!
-//! In the scheduler's order: NodeUnschedulable, NodeAffinity (nodeSelector and required node
-//! affinity), TaintToleration, NodePorts, NodeResourcesFit, InterPodAffinity. The first failing
+//! In the scheduler's order: NodeUnschedulable, TaintToleration, NodeAffinity (nodeSelector and
+//! required node affinity), NodePorts, NodeResourcesFit, InterPodAffinity (affinity, then the pod's
+//! anti-affinity, then existing pods' anti-affinity). The first failing
 //! filter is returned as an [`Unfit`] whose `Display` is the scheduler's own message, so that a
 //! user reading an explanation sees the words `kubectl describe pod` shows.
 //!
@@ -139,14 +140,15 @@ pub fn static_check(spec: &SchedulingSpec, node: &Node) -> Result<(), Unfit> {
             return Err(Unfit::Unschedulable);
         }
     }
-    if !matches_node_selector(spec, node) {
-        return Err(Unfit::NodeAffinity);
-    }
+    // The scheduler's default plugin order: TaintToleration before NodeAffinity.
     if let Some(t) = untolerated_taint(&spec.tolerations, node) {
         return Err(Unfit::Taint {
             key: t.key.clone(),
             value: t.value.clone(),
         });
+    }
+    if !matches_node_selector(spec, node) {
+        return Err(Unfit::NodeAffinity);
     }
     Ok(())
 }
@@ -226,6 +228,11 @@ fn domain_nodes<'a>(
 
 fn inter_pod_affinity(sim: &Sim<'_>, pod: &Pod, node: SimNodeId) -> Result<(), Unfit> {
     let spec = &pod.scheduling;
+    // The order of the scheduler's InterPodAffinity filter: affinity, anti-affinity, existing pods'
+    // anti-affinity.
+    if !spec.pod_affinity.is_empty() && !satisfies_affinity(sim, pod, node) {
+        return Err(Unfit::PodAffinity);
+    }
     // The incoming pod's anti-affinity: no selected pod in the domain. A node without the topology
     // label is in no domain, so the term cannot be violated there.
     for term in &spec.pod_anti_affinity {
@@ -240,42 +247,34 @@ fn inter_pod_affinity(sim: &Sim<'_>, pod: &Pod, node: SimNodeId) -> Result<(), U
             return Err(Unfit::PodAntiAffinity);
         }
     }
-    // Existing pods' anti-affinity against the incoming pod (symmetry).
     if existing_anti_affinity_blocks(sim, pod, node) {
         return Err(Unfit::ExistingPodAntiAffinity);
     }
-    // The incoming pod's affinity: a selected pod in the domain for every term, or, when no pod
-    // anywhere matches any of the terms, the pod matches all its own terms (the first replica of a
-    // self-affine workload may land anywhere).
-    if !spec.pod_affinity.is_empty() {
-        let all_met = spec.pod_affinity.iter().all(|term| {
-            has_domain(sim, &term.topology_key, node)
-                && domain_nodes(sim, &term.topology_key, node).any(|n| {
-                    sim.pods_on(n)
-                        .any(|q| term_selects(sim, term, &pod.namespace, sim.pod(q)))
-                })
-        });
-        if !all_met {
-            let any_anywhere = spec.pod_affinity.iter().any(|term| {
-                (0..sim.len()).filter(|&n| !sim.is_removed(n)).any(|n| {
-                    sim.pods_on(n)
-                        .any(|q| term_selects(sim, term, &pod.namespace, sim.pod(q)))
-                })
-            });
-            let self_match = spec
-                .pod_affinity
-                .iter()
-                .all(|t| term_selects(sim, t, &pod.namespace, pod));
-            let node_has_keys = spec
-                .pod_affinity
-                .iter()
-                .all(|t| has_domain(sim, &t.topology_key, node));
-            if any_anywhere || !self_match || !node_has_keys {
-                return Err(Unfit::PodAffinity);
-            }
-        }
-    }
     Ok(())
+}
+
+/// Required pod affinity as the scheduler counts it: only pods that match *all* the incoming pod's
+/// terms count, each in the domain of each term's topology key; the node must carry every term's
+/// topology label. When no such pod exists on any node carrying one of the keys and the pod matches
+/// all its own terms, it is the first of a self-affine workload and may go anywhere that has the
+/// labels.
+fn satisfies_affinity(sim: &Sim<'_>, pod: &Pod, node: SimNodeId) -> bool {
+    let terms = &pod.scheduling.pod_affinity;
+    if !terms.iter().all(|t| has_domain(sim, &t.topology_key, node)) {
+        return false;
+    }
+    let matches_all = |q: &Pod| terms.iter().all(|t| term_selects(sim, t, &pod.namespace, q));
+    let met = terms.iter().all(|term| {
+        domain_nodes(sim, &term.topology_key, node).any(|n| sim.pods_on(n).any(|q| matches_all(sim.pod(q))))
+    });
+    if met {
+        return true;
+    }
+    let any_counted = (0..sim.len()).filter(|&n| !sim.is_removed(n)).any(|n| {
+        terms.iter().any(|t| has_domain(sim, &t.topology_key, n))
+            && sim.pods_on(n).any(|q| matches_all(sim.pod(q)))
+    });
+    !any_counted && matches_all(pod)
 }
 
 fn existing_anti_affinity_blocks(sim: &Sim<'_>, pod: &Pod, node: SimNodeId) -> bool {

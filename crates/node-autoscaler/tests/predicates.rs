@@ -1910,3 +1910,85 @@ fn static_check_agrees_with_check_on_what_does_not_depend_on_other_pods() {
         }
     }
 }
+
+/// Cases where an earlier version differed from the kube-scheduler (found while writing the tables
+/// above): the filter order, the order inside InterPodAffinity, and how affinity terms are counted.
+#[test]
+fn scheduler_semantics_that_once_differed() {
+    run(vec![
+        case(
+            "an untolerated taint is reported before a node selector mismatch (TaintToleration runs first)",
+            cluster(
+                vec![node("n1").taint("dedicated", "gpu", TaintEffect::NoSchedule)],
+                vec![],
+            ),
+            pod("p").node_selector("disk", "ssd"),
+            "n1",
+            taint_err("dedicated", "gpu"),
+        ),
+        case(
+            "pod affinity is checked before the pod's own anti-affinity",
+            topo(vec![web().on("n1")]),
+            pod("p")
+                .anti_affinity(term("app", "web", LABEL_HOSTNAME))
+                .affinity(term("app", "db", LABEL_ZONE)),
+            "n1",
+            Err(Unfit::PodAffinity),
+        ),
+        case(
+            "pod affinity is checked before existing pods' anti-affinity",
+            topo(vec![
+                pod("guard")
+                    .label("app", "db")
+                    .anti_affinity(term("app", "web", LABEL_HOSTNAME))
+                    .on("n3"),
+                pod("guard2")
+                    .anti_affinity(term("app", "web", LABEL_HOSTNAME))
+                    .on("n1"),
+            ]),
+            pod("p")
+                .label("app", "web")
+                .affinity(term("app", "db", LABEL_ZONE)),
+            "n1",
+            Err(Unfit::PodAffinity),
+        ),
+        case(
+            "with two affinity terms only a pod matching both counts, not one pod per term",
+            topo(vec![web().on("n1"), pod("front").label("tier", "front").on("n1")]),
+            pod("p")
+                .affinity(term("app", "web", LABEL_HOSTNAME))
+                .affinity(term("tier", "front", LABEL_HOSTNAME)),
+            "n1",
+            Err(Unfit::PodAffinity),
+        ),
+        case(
+            "a pod matching both terms satisfies both",
+            topo(vec![web().label("tier", "front").on("n1")]),
+            pod("p")
+                .affinity(term("app", "web", LABEL_HOSTNAME))
+                .affinity(term("tier", "front", LABEL_HOSTNAME)),
+            "n1",
+            Ok(()),
+        ),
+        case(
+            "the first pod of a self-affine workload may land when no pod matches all its terms",
+            topo(vec![web().on("n3")]),
+            pod("p")
+                .label("app", "web")
+                .label("tier", "front")
+                .affinity(term("app", "web", LABEL_HOSTNAME))
+                .affinity(term("tier", "front", LABEL_HOSTNAME)),
+            "n1",
+            Ok(()),
+        ),
+        case(
+            "matching pods on nodes without the topology label do not count against the first pod",
+            topo(vec![web().on("n4")]),
+            pod("p")
+                .label("app", "web")
+                .affinity(term("app", "web", LABEL_ZONE)),
+            "n1",
+            Ok(()),
+        ),
+    ]);
+}
