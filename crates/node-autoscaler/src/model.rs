@@ -288,7 +288,7 @@ pub struct Volume {
 /// `cluster-autoscaler.kubernetes.io/safe-to-evict` on a pod.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SafeToEvict {
-    /// No annotation (or another value).
+    /// No annotation. (Conversion refuses any value but `"true"`, `"false"` and `"on-completion"`.)
     #[default]
     Unset,
     /// `"true"`: evict even if another rule would block.
