@@ -5,20 +5,27 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::config::{Config, Memory, ScaleDownConfig};
-use crate::plan::{Plan, ScaleDown, ScaleDownStatus, UnremovableReason};
+use crate::plan::{Plan, PodOutcome, ScaleDown, ScaleDownStatus, UnremovableReason};
 use crate::scaledown::planner::{self, Rescheduler};
 use crate::scaleup::orchestrator;
 use crate::sim::{Sim, SimNodeId};
 use crate::snapshot::Snapshot;
 
-/// Plans one loop: scale-up first; scale-down when no scale-up was decided and no cooldown holds
-/// (the unneeded timers run either way, as in CA). `mem` carries the timers between loops; `seed`
+/// Plans one loop: scale-up first; scale-down when no scale-up was decided, no pending pod is about
+/// to be bound to an existing node, and no cooldown holds (the unneeded timers run either way, as in
+/// CA). `mem` carries the timers between loops; `seed`
 /// drives the random expander.
 pub fn plan(snap: &Snapshot, cfg: &Config, mem: &mut Memory, now: Timestamp, seed: u64) -> Plan {
     let mut sim = Sim::new(snap);
     let up = orchestrator::scale_up(&mut sim, cfg, now, seed);
 
-    let status = scale_down_status(&cfg.scale_down, mem, !up.actions.is_empty(), now);
+    let schedulable = up.pods.iter().any(|p| {
+        matches!(
+            p.outcome,
+            PodOutcome::FitsExistingNode { .. } | PodOutcome::FitsUpcomingNode { .. }
+        )
+    });
+    let status = scale_down_status(&cfg.scale_down, mem, !up.actions.is_empty(), schedulable, now);
     let mut plan = Plan {
         now: Some(now),
         scale_up: up.actions,
@@ -39,6 +46,7 @@ fn scale_down_status(
     cfg: &ScaleDownConfig,
     mem: &Memory,
     scaled_up: bool,
+    schedulable_pods: bool,
     now: Timestamp,
 ) -> ScaleDownStatus {
     if !cfg.enabled {
@@ -46,6 +54,9 @@ fn scale_down_status(
     }
     if scaled_up {
         return ScaleDownStatus::ScaleUpInThisLoop;
+    }
+    if schedulable_pods {
+        return ScaleDownStatus::SchedulablePodsPresent;
     }
     let cooling =
         |last: Option<Timestamp>, delay: jiff::SignedDuration| last.is_some_and(|t| t + delay > now);

@@ -30,6 +30,9 @@ pub fn render(plan: &Plan) -> String {
         ScaleDownStatus::Ran => {}
         ScaleDownStatus::Disabled => out.push_str("scale-down: disabled\n"),
         ScaleDownStatus::ScaleUpInThisLoop => out.push_str("scale-down: not this loop (scaled up)\n"),
+        ScaleDownStatus::SchedulablePodsPresent => {
+            out.push_str("scale-down: not this loop (pending pods fit on existing nodes)\n")
+        }
         ScaleDownStatus::InCooldown(why) => {
             let _ = writeln!(out, "scale-down: in cooldown ({why})");
         }

@@ -90,6 +90,9 @@ pub enum ScaleDownStatus {
     Disabled,
     /// This loop scaled up; CA never scales down in the same loop.
     ScaleUpInThisLoop,
+    /// Pending pods fit on registered or upcoming nodes: the scheduler is about to bind them, so the
+    /// room they need is not free (CA's "Schedulable pods present" disables scale-down for the loop).
+    SchedulablePodsPresent,
     /// In cooldown after a scale-up, a deletion or a failure.
     InCooldown(String),
 }

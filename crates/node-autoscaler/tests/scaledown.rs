@@ -746,3 +746,23 @@ fn a_pod_moved_onto_a_later_candidate_is_not_evicted_again_by_that_candidates_re
         p.scale_down
     );
 }
+
+#[test]
+fn pending_pods_about_to_be_bound_hold_scale_down_for_the_loop() {
+    // CA's filter-out-schedulable: "Schedulable pods present" disables scale-down for the loop, so
+    // the room those pods need is not taken away; the unneeded timers still run.
+    let mut i = two_nodes();
+    i.nodes.push(node("spare").build());
+    i.pods.push(
+        pod("incoming")
+            .owner("ReplicaSet", "i")
+            .req(500, GI)
+            .pending()
+            .build(),
+    );
+    let mut mem = Memory::default();
+    let p = run_at(i, &eager(), &mut mem, t0());
+    assert_eq!(p.scale_down_status, ScaleDownStatus::SchedulablePodsPresent);
+    assert!(p.scale_down.is_empty());
+    assert!(mem.unneeded_since.contains_key("light"), "{:?}", p.nodes);
+}
