@@ -155,33 +155,16 @@ pub fn revalidate(plan: &Plan, fresh: &Snapshot, cfg: &ScaleDownConfig, now: Tim
             }
         }
     }
-    let mut at = std::collections::HashMap::new();
-    for n in 0..sim.len() {
-        if !sim.is_removed(n) {
-            for &p in sim.placed_on(n) {
-                at.insert(p, n);
-            }
-        }
-    }
+    let places = planner::final_places(&sim);
     for (r, removable) in kept_nodes {
-        out.keep.push(ScaleDown {
-            node: r.node.clone(),
-            group: r.group.clone(),
-            kind: if removable.empty {
-                crate::plan::RemovalKind::Empty
-            } else {
-                crate::plan::RemovalKind::Drain
-            },
-            evict: removable
-                .evict
-                .iter()
-                .map(|p| crate::plan::Move {
-                    pod: fresh.pods()[*p].key(),
-                    to: at.get(p).map_or_else(String::new, |&d| sim.node_name(d)),
-                })
-                .collect(),
-            utilization: r.utilization,
-        });
+        out.keep.push(planner::removal(
+            &sim,
+            &places,
+            &r.node,
+            &r.group,
+            &removable,
+            r.utilization,
+        ));
     }
     out
 }

@@ -227,7 +227,7 @@ impl<'a, 's> Rescheduler<'a, 's> {
 
 /// Where each pod the simulation moved ended up: a map from pod to its node, over the nodes that
 /// stay.
-fn final_places(sim: &Sim<'_>) -> HashMap<PodId, SimNodeId> {
+pub fn final_places(sim: &Sim<'_>) -> HashMap<PodId, SimNodeId> {
     let mut at = HashMap::new();
     for n in 0..sim.len() {
         if !sim.is_removed(n) {
@@ -237,6 +237,37 @@ fn final_places(sim: &Sim<'_>) -> HashMap<PodId, SimNodeId> {
         }
     }
     at
+}
+
+/// The plan entry for removing a node the simulation found removable, with each evicted pod's final
+/// destination from `places` ([`final_places`]).
+pub fn removal(
+    sim: &Sim<'_>,
+    places: &HashMap<PodId, SimNodeId>,
+    node: &str,
+    group: &str,
+    r: &Removable,
+    utilization: f64,
+) -> ScaleDown {
+    let snap = sim.snapshot();
+    ScaleDown {
+        node: node.to_string(),
+        group: group.to_string(),
+        kind: if r.empty {
+            RemovalKind::Empty
+        } else {
+            RemovalKind::Drain
+        },
+        evict: r
+            .evict
+            .iter()
+            .map(|p| Move {
+                pod: snap.pods()[*p].key(),
+                to: places.get(p).map_or_else(String::new, |&d| sim.node_name(d)),
+            })
+            .collect(),
+        utilization,
+    }
 }
 
 struct Candidate {
@@ -455,25 +486,9 @@ pub fn scale_down(
             group_deletions[gid] += 1;
             cores -= node.capacity.cpu / 1000;
             memory -= node.capacity.memory;
-            let kind = if r.empty {
-                RemovalKind::Empty
-            } else {
-                RemovalKind::Drain
-            };
-            removals.push(ScaleDown {
-                node: node.name.clone(),
-                group: group.id.clone(),
-                kind,
-                evict: r
-                    .evict
-                    .iter()
-                    .map(|p| Move {
-                        pod: snap.pods()[*p].key(),
-                        to: places.get(p).map_or_else(String::new, |&d| sim.node_name(d)),
-                    })
-                    .collect(),
-                utilization: *u,
-            });
+            let removal = removal(sim, &places, &node.name, &group.id, r, *u);
+            let kind = removal.kind;
+            removals.push(removal);
             NodeOutcome::Removed { removal: kind }
         };
         verdicts[*n] = Some((*u, outcome));
