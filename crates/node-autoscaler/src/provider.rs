@@ -3,7 +3,7 @@
 //! The decision core never calls a provider; the controller does, to build the snapshot (groups,
 //! templates, instances) and to act on a plan (set a target size, delete nodes). Providers live in
 //! their own crates (`cloud-aws`, `cloud-kwok`) and implement this trait; the simulator and the
-//! tests use [`crate::testing::FakeProvider`] (feature `test-util`).
+//! tests use `testing::FakeProvider` (feature `test-util`).
 //!
 //! Methods that read return what the last [`NodeGroupProvider::refresh`] cached, so that one loop
 //! sees one consistent state of the cloud. Errors carry an [`ErrorClass`] that says whether retrying
