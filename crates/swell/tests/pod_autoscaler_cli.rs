@@ -65,6 +65,7 @@ fn record() -> DecisionRecord {
         events: vec![],
         explanation: None,
         text: "shop/web: 2 -> 4 replicas\n".into(),
+        decision: None,
     }
 }
 

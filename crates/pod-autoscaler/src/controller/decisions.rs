@@ -20,7 +20,12 @@ use axum::{
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{decide::Explanation, input::HpaKey, status::Event};
+use crate::{
+    decide::{Decision, Explanation},
+    explain,
+    input::HpaKey,
+    status::Event,
+};
 
 /// One HPA's last reconcile, as published.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,6 +61,22 @@ pub struct DecisionRecord {
     pub explanation: Option<Explanation>,
     /// The decision explained for a person.
     pub text: String,
+    /// The decision itself, kept so that `explanation` and `text` are produced when someone asks
+    /// rather than on every reconcile (see [`DecisionStore::get`]).
+    #[serde(skip)]
+    pub decision: Option<Arc<Decision>>,
+}
+
+impl DecisionRecord {
+    /// The record with `explanation` and `text` filled in from the kept decision.
+    fn materialized(&self) -> DecisionRecord {
+        let mut r = self.clone();
+        if let Some(d) = r.decision.take() {
+            r.explanation = Some(d.explanation.clone());
+            r.text = explain::render(&d);
+        }
+        r
+    }
 }
 
 /// The records, shared between the controller and the HTTP routes.
@@ -90,22 +111,22 @@ impl DecisionStore {
             .retain(|k, _| keep(k));
     }
 
-    /// One HPA's last record.
+    /// One HPA's last record, with its explanation and text.
     pub fn get(&self, key: &HpaKey) -> Option<DecisionRecord> {
         self.records
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(key)
-            .cloned()
+            .map(DecisionRecord::materialized)
     }
 
-    /// Every record, sorted by namespace and name.
+    /// Every record, sorted by namespace and name, with explanations and texts.
     pub fn list(&self) -> Vec<DecisionRecord> {
         self.records
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
-            .cloned()
+            .map(DecisionRecord::materialized)
             .collect()
     }
 

@@ -366,14 +366,13 @@ impl<E: EventSink> Reconciler<E> {
             .get_or_create(&labels)
             .set(i64::from(completion.status.desired_replicas));
 
-        let text = explain::render(&decision);
         let builtin = (self.mode == Mode::Shadow).then_some(status.desired_replicas);
         if self.mode == Mode::Shadow && status.desired_replicas != completion.status.desired_replicas {
             self.telemetry.shadow_disagreements.get_or_create(&labels).inc();
             tracing::info!(
                 ours = completion.status.desired_replicas,
                 builtin = status.desired_replicas,
-                our_explanation = %text,
+                our_explanation = %explain::render(&decision),
                 builtin_status = %builtin_explanation(&status),
                 "shadow decision differs from the built-in controller's"
             );
@@ -400,9 +399,10 @@ impl<E: EventSink> Reconciler<E> {
             status_written,
             builtin_desired_replicas: builtin,
             error: error.clone(),
-            events: completion.events.clone(),
-            explanation: Some(decision.explanation.clone()),
-            text,
+            events: completion.events,
+            explanation: None,
+            text: String::new(),
+            decision: Some(Arc::new(decision)),
         });
         Outcome {
             key,
@@ -459,6 +459,7 @@ impl<E: EventSink> Reconciler<E> {
             events: vec![event.clone()],
             explanation: None,
             text: format!("{key}: no decision: {}: {}\n", event.reason, event.message),
+            decision: None,
         });
         Outcome {
             key,
