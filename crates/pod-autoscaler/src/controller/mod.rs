@@ -41,7 +41,7 @@ use tokio::{sync::watch, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 pub use decisions::{DecisionRecord, DecisionStore};
-pub use reconcile::{EventSink, Outcome, Reconciler, Retry};
+pub use reconcile::{EventSink, NamespacePods, Outcome, Reconciler, Retry};
 pub use telemetry::Telemetry;
 
 use crate::{
@@ -201,13 +201,17 @@ pub async fn run_cycle<M: MetricsSource, E: EventSink>(
     options: &LoopOptions,
     still_leader: &(dyn Fn() -> bool + Sync),
 ) -> Vec<Outcome> {
-    let mut by_namespace: HashMap<&str, Vec<Arc<Pod>>> = HashMap::new();
+    let mut grouped: HashMap<&str, Vec<Arc<Pod>>> = HashMap::new();
     for p in pods {
-        by_namespace
+        grouped
             .entry(p.metadata.namespace.as_deref().unwrap_or(""))
             .or_default()
             .push(p.clone());
     }
+    let by_namespace: HashMap<&str, NamespacePods> = grouped
+        .into_iter()
+        .map(|(ns, pods)| (ns, NamespacePods::new(pods)))
+        .collect();
     let present: std::collections::HashSet<HpaKey> = hpas.iter().map(|h| key_of(h)).collect();
     forget_missing(reconciler, state, &present);
 
@@ -224,7 +228,7 @@ pub async fn run_cycle<M: MetricsSource, E: EventSink>(
             })
             .collect()
     };
-    let empty = Vec::new();
+    let empty = NamespacePods::default();
     let cache = &cache;
     // The futures are built first (not in a stream's map closure) so that the cycle's future is
     // Send for any caller lifetime and can be spawned.
@@ -284,7 +288,7 @@ async fn reconcile_one<M: MetricsSource, E: EventSink>(
     reconciler: &Reconciler<E>,
     state: &ControllerState,
     hpa: &HorizontalPodAutoscaler,
-    pods: &[Arc<Pod>],
+    pods: &NamespacePods,
     known: &[(HpaKey, Selector)],
     metrics: &M,
     options: &LoopOptions,
@@ -300,7 +304,7 @@ async fn reconcile_one<M: MetricsSource, E: EventSink>(
         };
     }
     let outcome = reconciler
-        .reconcile(hpa, pods, known, metrics, &mut s.history)
+        .reconcile_in(hpa, pods, known, metrics, &mut s.history)
         .await;
     s.generation = hpa.metadata.generation;
     if outcome.selector.is_some() {
@@ -478,11 +482,13 @@ impl<M: MetricsSource + 'static, E: EventSink + 'static> Controller<M, E> {
                     if let Some(s) = state.lock().get_mut(&key) {
                         s.backoff = None;
                     }
-                    let pods: Vec<Arc<Pod>> = pod_store
-                        .state()
-                        .into_iter()
-                        .filter(|p| p.metadata.namespace == hpa.metadata.namespace)
-                        .collect();
+                    let pods = NamespacePods::new(
+                        pod_store
+                            .state()
+                            .into_iter()
+                            .filter(|p| p.metadata.namespace == hpa.metadata.namespace)
+                            .collect(),
+                    );
                     let known = known_selectors(&state).remove(&key.namespace).unwrap_or_default();
                     let cache = CycleCache::new(&metrics);
                     reconcile_one(&reconciler, &state, &hpa, &pods, &known, &cache, &options).await;

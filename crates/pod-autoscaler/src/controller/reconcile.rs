@@ -43,7 +43,7 @@ use crate::{
     decide::decide,
     explain,
     input::{HpaInput, HpaKey, MetricInput, PodInfo, PodSamples, RequestKey, ScaleTarget},
-    metrics::MetricsSource,
+    metrics::{MetricsSource, index::LabelIndex},
     policy::{ControllerConfig, HpaPolicy, MetricSource},
     status::{ABLE_TO_SCALE, Event, EventType, SCALING_ACTIVE},
 };
@@ -109,6 +109,32 @@ pub struct Outcome {
 
 /// The HPAs of one namespace and the pod selectors their last reconciles read.
 pub type KnownSelectors = [(HpaKey, Selector)];
+
+/// One namespace's pods with a label index, built once per cycle and shared by its HPAs.
+#[derive(Debug, Default)]
+pub struct NamespacePods {
+    pods: Vec<Arc<Pod>>,
+    index: LabelIndex,
+}
+
+impl NamespacePods {
+    /// Indexes `pods` (all of one namespace).
+    pub fn new(pods: Vec<Arc<Pod>>) -> Self {
+        let index = LabelIndex::new(pods.iter().map(|p| p.metadata.labels.as_ref()));
+        Self { pods, index }
+    }
+
+    /// The pods `selector` selects.
+    pub fn matching(&self, selector: &Selector) -> Vec<&Arc<Pod>> {
+        let empty = Default::default();
+        self.index
+            .candidates(selector)
+            .into_iter()
+            .map(|i| &self.pods[i])
+            .filter(|p| selector.matches(p.metadata.labels.as_ref().unwrap_or(&empty)))
+            .collect()
+    }
+}
 
 /// What every reconcile shares.
 pub struct Reconciler<E> {
@@ -178,6 +204,19 @@ impl<E: EventSink> Reconciler<E> {
         metrics: &M,
         history: &mut History,
     ) -> Outcome {
+        self.reconcile_in(hpa, &NamespacePods::new(pods.to_vec()), known, metrics, history)
+            .await
+    }
+
+    /// [`Self::reconcile`] with the namespace's pods already indexed (what a cycle does).
+    pub async fn reconcile_in<M: MetricsSource>(
+        &self,
+        hpa: &HorizontalPodAutoscaler,
+        pods: &NamespacePods,
+        known: &KnownSelectors,
+        metrics: &M,
+        history: &mut History,
+    ) -> Outcome {
         let key = HpaKey::new(
             hpa.metadata.namespace.clone().unwrap_or_default(),
             hpa.metadata.name.clone().unwrap_or_default(),
@@ -205,7 +244,7 @@ impl<E: EventSink> Reconciler<E> {
         &self,
         key: HpaKey,
         hpa: &HorizontalPodAutoscaler,
-        pods: &[Arc<Pod>],
+        pods: &NamespacePods,
         known: &KnownSelectors,
         metrics: &M,
         history: &mut History,
@@ -281,11 +320,9 @@ impl<E: EventSink> Reconciler<E> {
         let mut inputs = Vec::with_capacity(policy.metrics.len());
         let mut selecting = vec![key.clone()];
         if let Some(sel) = &selector {
-            for p in pods {
-                if sel.matches(p.metadata.labels.as_ref().unwrap_or(&Default::default())) {
-                    matched.push(p);
-                    infos.push(PodInfo::from_pod(p, &request_keys, &self.config));
-                }
+            for p in pods.matching(sel) {
+                matched.push(p);
+                infos.push(PodInfo::from_pod(p, &request_keys, &self.config));
             }
             for (other, other_sel) in known {
                 if *other != key

@@ -13,10 +13,12 @@ use k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference;
 use swell_core::selector::Selector;
 use tokio::sync::{Mutex, OnceCell};
 
-use super::{Error, MetricsApi, MetricsSource, Result, Sample, types::PodMetrics};
+use super::{Error, MetricsApi, MetricsSource, Result, Sample, index::LabelIndex, types::PodMetrics};
 use crate::input::PodSample;
 
-type Shared = Arc<OnceCell<std::result::Result<Arc<Vec<PodMetrics>>, Arc<Error>>>>;
+/// A namespace's PodMetrics, their label index, and whether any carries labels at all.
+type NamespaceList = Arc<(Vec<PodMetrics>, LabelIndex, bool)>;
+type Shared = Arc<OnceCell<std::result::Result<NamespaceList, Arc<Error>>>>;
 
 /// A [`MetricsSource`] for one sync cycle over another source. Make a new one each cycle.
 pub struct CycleCache<'a, S> {
@@ -39,17 +41,21 @@ impl<'a, S: MetricsSource> CycleCache<'a, S> {
         }
     }
 
-    async fn namespace_list(&self, namespace: &str) -> std::result::Result<Arc<Vec<PodMetrics>>, Arc<Error>> {
+    async fn namespace_list(&self, namespace: &str) -> std::result::Result<NamespaceList, Arc<Error>> {
         let cell = {
             let mut map = self.namespaces.lock().await;
             map.entry(namespace.to_string()).or_default().clone()
         };
         cell.get_or_init(|| async {
             match self.source.pod_metrics(namespace, &Selector::everything()).await {
-                Ok(items) => Ok(Arc::new(items)),
+                Ok(items) => {
+                    let index = LabelIndex::new(items.iter().map(|m| Some(&m.metadata.labels)));
+                    let labelled = items.iter().any(|m| !m.metadata.labels.is_empty());
+                    Ok(Arc::new((items, index, labelled)))
+                }
                 // An empty namespace is not an error for the namespace, only for an HPA that
                 // finds nothing in it; that is decided per selector below.
-                Err(Error::Empty { .. }) => Ok(Arc::new(Vec::new())),
+                Err(Error::Empty { .. }) => Ok(Arc::new((Vec::new(), LabelIndex::default(), false))),
                 Err(e) => Err(Arc::new(e)),
             }
         })
@@ -60,12 +66,15 @@ impl<'a, S: MetricsSource> CycleCache<'a, S> {
 
 impl<S: MetricsSource> MetricsSource for CycleCache<'_, S> {
     async fn pod_metrics(&self, namespace: &str, selector: &Selector) -> Result<Vec<PodMetrics>> {
-        let all = self.namespace_list(namespace).await.map_err(Error::Shared)?;
-        if !all.is_empty() && all.iter().all(|m| m.metadata.labels.is_empty()) {
+        let list = self.namespace_list(namespace).await.map_err(Error::Shared)?;
+        let (all, index, labelled) = &*list;
+        if !all.is_empty() && !labelled {
             return self.source.pod_metrics(namespace, selector).await;
         }
-        let matching: Vec<PodMetrics> = all
-            .iter()
+        let matching: Vec<PodMetrics> = index
+            .candidates(selector)
+            .into_iter()
+            .map(|i| &all[i])
             .filter(|m| selector.matches(&m.metadata.labels))
             .cloned()
             .collect();

@@ -17,6 +17,7 @@
 
 mod cache;
 mod client;
+pub mod index;
 pub mod types;
 
 use std::{future::Future, sync::Arc};
