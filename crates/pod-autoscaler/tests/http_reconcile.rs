@@ -302,6 +302,15 @@ async fn an_unavailable_metrics_api_stops_scaling_with_upstreams_reason_and_no_s
                 .contains("unable to fetch metrics from resource metrics API"),
             "{label}: {active}"
         );
+        if label == "503" {
+            // Upstream's words, layer by layer, ending in what the API server said.
+            assert_eq!(
+                active["message"],
+                "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to \
+                 get metrics for resource cpu: unable to fetch metrics from resource metrics API: the server \
+                 is currently unable to handle the request"
+            );
+        }
         assert_eq!(status["desiredReplicas"], 4, "{label}: desired replicas kept");
         assert!(
             event_reasons(&f.api).contains(&"FailedGetResourceMetric".to_string()),

@@ -441,7 +441,7 @@ pub fn render_record(r: &DecisionRecord) -> String {
     );
     if let Some(b) = r.builtin_desired_replicas {
         out.push_str(&format!(
-            "built-in controller's desired replicas: {b}; ours: {}\n",
+            "status.desiredReplicas as written by the controller in charge: {b}; ours: {}\n",
             r.desired_replicas
         ));
     }

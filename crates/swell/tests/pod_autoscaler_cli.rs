@@ -84,7 +84,7 @@ fn explain_hpa_prints_a_running_controllers_decision_and_says_when_there_is_none
     assert!(ok, "{stderr}");
     assert!(stdout.contains("shop/web (shadow mode"), "{stdout}");
     assert!(
-        stdout.contains("built-in controller's desired replicas: 3; ours: 4"),
+        stdout.contains("status.desiredReplicas as written by the controller in charge: 3; ours: 4"),
         "{stdout}"
     );
     assert!(stdout.contains("2 -> 4 replicas"), "{stdout}");

@@ -57,7 +57,10 @@ pub enum Error {
     #[error("unable to determine resource for scale target reference: {0}")]
     UnknownKind(String),
     /// Reading the scale subresource failed.
-    #[error("failed to query scale subresource for {reference}: {source}")]
+    #[error(
+        "failed to query scale subresource for {reference}: {}",
+        crate::metrics::api_message(source)
+    )]
     GetScale {
         /// `Kind/name`.
         reference: String,
@@ -66,7 +69,10 @@ pub enum Error {
         source: kube::Error,
     },
     /// Writing the scale subresource failed (after the conflict retries).
-    #[error("failed to update scale subresource for {reference}: {source}")]
+    #[error(
+        "failed to update scale subresource for {reference}: {}",
+        crate::metrics::api_message(source)
+    )]
     UpdateScale {
         /// `Kind/name`.
         reference: String,
@@ -75,7 +81,7 @@ pub enum Error {
         source: kube::Error,
     },
     /// Writing the HPA status failed.
-    #[error("failed to update status for {key}: {source}")]
+    #[error("failed to update status for {key}: {}", crate::metrics::api_message(source))]
     UpdateStatus {
         /// `namespace/name`.
         key: String,
@@ -96,7 +102,9 @@ impl Error {
     /// conditions (`the HPA controller was unable to get the target's current scale: <cause>`).
     pub fn cause(&self) -> String {
         match self {
-            Error::GetScale { source, .. } | Error::UpdateScale { source, .. } => source.to_string(),
+            Error::GetScale { source, .. } | Error::UpdateScale { source, .. } => {
+                crate::metrics::api_message(source)
+            }
             other => other.to_string(),
         }
     }

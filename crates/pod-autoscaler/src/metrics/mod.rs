@@ -66,7 +66,7 @@ impl std::fmt::Display for MetricsApi {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request failed: transport, or an error status (404 metric unknown, 503 API unavailable).
-    #[error("unable to fetch metrics from {api} metrics API: {source}")]
+    #[error("unable to fetch metrics from {api} metrics API: {}", api_message(source))]
     Fetch {
         /// The API.
         api: MetricsApi,
@@ -141,6 +141,16 @@ pub enum Error {
 
 /// `Result` with this module's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the server said, as client-go's errors print it: the `Status` message of an error answer
+/// (`the server could not find the requested resource`), else the transport error.
+pub fn api_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) if !s.message.is_empty() => s.message.clone(),
+        kube::Error::Api(s) => format!("the server responded with status {}", s.code),
+        other => other.to_string(),
+    }
+}
 
 impl Error {
     /// The HTTP status the API answered with, when it answered with an error status.
