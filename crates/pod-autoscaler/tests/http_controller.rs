@@ -278,3 +278,93 @@ async fn only_the_leader_reconciles_and_writes_stop_when_leadership_is_lost() {
     task.await.unwrap().unwrap();
     api.verify();
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_the_runtimes_lease_election_writes_happen_while_the_lease_is_held_and_stop_once_it_is_lost() {
+    use swell_runtime::leader::{LeaderConfig, LeaderElector};
+    const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/swell-system/leases";
+    const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/swell-system/leases/swell-pod-autoscaler";
+    let api = ScriptedApi::new();
+    let day = Duration::from_secs(86_400);
+    api.expect(Method::GET, HPAS)
+        .query("list", |q| !is_watch(q))
+        .reply_json(
+            200,
+            json!({"kind": "HorizontalPodAutoscalerList", "apiVersion": "autoscaling/v2",
+                   "metadata": {"resourceVersion": "101"}, "items": [hpa(1, 10)]}),
+        );
+    api.expect(Method::GET, HPAS)
+        .query("watch", is_watch)
+        .any_number_of_times()
+        .delay(day)
+        .reply(Reply::watch([]));
+    script_cluster(&api);
+    // The lease: absent, created by us, renewed 12 times (every 2s), then taken by another replica.
+    api.expect(Method::GET, LEASE)
+        .reply(Reply::not_found("leases", "swell-pod-autoscaler"));
+    api.expect(Method::POST, LEASES)
+        .reply_with(|req| Reply::json(201, with_resource_version(req.json(), "1")));
+    api.expect(Method::PUT, LEASE)
+        .times(12)
+        .reply_with(|req| Reply::json(200, with_resource_version(req.json(), "2")));
+    api.expect(Method::PUT, LEASE)
+        .any_number_of_times()
+        .reply(Reply::conflict("leases", "swell-pod-autoscaler"));
+    api.expect(Method::GET, LEASE).any_number_of_times().reply_json(
+        200,
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+               "metadata": {"name": "swell-pod-autoscaler", "namespace": "swell-system", "resourceVersion": "50"},
+               "spec": {"holderIdentity": "other", "leaseDurationSeconds": 15,
+                        "acquireTime": "2026-01-01T01:00:00Z", "renewTime": "2026-01-01T01:00:00Z"}}),
+    );
+
+    let clock = Arc::new(ManualClock::new("2026-01-01T01:00:00Z".parse().unwrap()));
+    let elector = LeaderElector::new(
+        api.client(),
+        LeaderConfig::new("swell-system", "swell-pod-autoscaler", "me"),
+        clock as Arc<dyn Clock>,
+    )
+    .unwrap();
+    let mut leading = elector.subscribe();
+    let shutdown = CancellationToken::new();
+    let elector_task = tokio::spawn(elector.run(shutdown.clone()));
+    let (reconciler, metrics, _) = controller_parts(&api);
+    let period = Duration::from_secs(15);
+    let controller_task = tokio::spawn(
+        Controller {
+            client: api.client(),
+            reconciler,
+            metrics,
+            options: LoopOptions {
+                sync_period: period,
+                ..LoopOptions::default()
+            },
+            leader: leading.clone(),
+            readiness: Readiness::new(),
+            shutdown: shutdown.clone(),
+        }
+        .run(),
+    );
+    let status_writes = || api.requests_to(&Method::PUT, STATUS).len();
+    let scale_reads = || api.requests_to(&Method::GET, SCALE).len();
+
+    // Acquired: the controller reconciles and writes while the lease is renewed.
+    leading.wait_for(|l| *l).await.unwrap();
+    tokio::time::sleep(period + Duration::from_secs(1)).await;
+    assert!(status_writes() >= 1, "{:#?}", api.requests());
+    assert!(api.requests_to(&Method::PUT, LEASE).len() >= 2, "renewed");
+
+    // Lost: once the renewals conflict and another holder shows, leadership goes and so do writes.
+    leading.wait_for(|l| !*l).await.unwrap();
+    let (reads, writes) = (scale_reads(), status_writes());
+    tokio::time::sleep(period * 4).await;
+    assert_eq!(
+        (scale_reads(), status_writes()),
+        (reads, writes),
+        "nothing after the lease was lost"
+    );
+
+    shutdown.cancel();
+    controller_task.await.unwrap().unwrap();
+    elector_task.await.unwrap();
+}
