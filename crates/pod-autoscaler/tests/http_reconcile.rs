@@ -652,3 +652,53 @@ async fn two_hpas_selecting_the_same_pods_are_ambiguous() {
         ["AmbiguousSelector", "FailedComputeMetricsReplicas"]
     );
 }
+
+#[tokio::test]
+async fn prometheus_metrics_count_reconciles_errors_fetch_latency_writes_and_desired_replicas() {
+    let f = fixture(Mode::Active);
+    f.api
+        .expect(Method::GET, SCALE)
+        .times(2)
+        .reply_json(200, scale(2, "1"));
+    f.api
+        .expect(Method::GET, PODS)
+        .reply(Reply::status(503, "ServiceUnavailable", "unavailable"));
+    f.api.expect(Method::GET, PODS).reply_json(
+        200,
+        pod_metrics(&[("web-a", "web", "900m"), ("web-b", "web", "900m")]),
+    );
+    f.api.expect(Method::PUT, SCALE).reply_with(echo);
+    f.api.expect(Method::PUT, STATUS).times(2).reply_with(echo);
+    let metrics = ApiMetricsClient::new(
+        MetricsRouting::aggregated(f.api.client()),
+        f.api.client(),
+        Duration::from_secs(15),
+    )
+    .with_observer(f.reconciler.telemetry().fetch.clone());
+    let pods = [pod("web-a", "web"), pod("web-b", "web")];
+    let mut history = History::default();
+    f.reconciler
+        .reconcile(&hpa(None), &pods, &[], &metrics, &mut history)
+        .await;
+    f.reconciler
+        .reconcile(&hpa(None), &pods, &[], &metrics, &mut history)
+        .await;
+    f.api.verify();
+
+    let mut registry = prometheus_client::registry::Registry::default();
+    f.reconciler.telemetry().register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    for line in [
+        r#"swell_hpa_reconciliations_total{result="error"} 1"#,
+        r#"swell_hpa_reconciliations_total{result="ok"} 1"#,
+        r#"swell_hpa_errors_total{reason="FailedGetResourceMetric"} 1"#,
+        r#"swell_hpa_metric_fetch_duration_seconds_count{api="resource"} 2"#,
+        r#"swell_hpa_reconcile_duration_seconds_count 2"#,
+        r#"swell_hpa_desired_replicas{namespace="shop",name="web"} 4"#,
+        r#"swell_hpa_writes_total{kind="scale"} 1"#,
+        r#"swell_hpa_writes_total{kind="status"} 2"#,
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+}

@@ -524,3 +524,57 @@ async fn wait_ready(hpas: &Store<HorizontalPodAutoscaler>, pods: &Store<Pod>) ->
     pods.wait_until_ready().await.map_err(|_| Error::Sync("Pod"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        input::{PodInfo, RequestKey},
+        policy::ControllerConfig,
+    };
+
+    #[test]
+    fn a_stripped_pod_digests_exactly_as_the_full_pod() {
+        let full: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-a", "namespace": "shop", "labels": {"app": "web"},
+                         "annotations": {"big": "x".repeat(1000)},
+                         "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+            "spec": {"volumes": [{"name": "v", "emptyDir": {}}],
+                     "initContainers": [{"name": "init", "env": [{"name": "A", "value": "1"}],
+                                         "resources": {"requests": {"cpu": "50m"}}}],
+                     "containers": [{"name": "app", "command": ["run"], "env": [{"name": "B", "value": "2"}],
+                                     "readinessProbe": {"exec": {"command": ["true"]}},
+                                     "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}},
+                                    {"name": "side", "resources": {"requests": {"cpu": "100m"}}}]},
+            "status": {"phase": "Running", "startTime": "2026-01-01T00:00:00Z",
+                       "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:30Z"}],
+                       "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0, "image": "i", "imageID": ""}]}
+        }))
+        .unwrap();
+        let mut stripped = full.clone();
+        strip_pod(&mut stripped);
+        assert!(stripped.metadata.managed_fields.is_none() && stripped.metadata.annotations.is_none());
+        assert!(stripped.spec.as_ref().unwrap().volumes.is_none());
+        assert_eq!(stripped.metadata.labels, full.metadata.labels);
+
+        let cfg = ControllerConfig::default();
+        let keys = vec![
+            RequestKey {
+                resource: "cpu".into(),
+                container: None,
+            },
+            RequestKey {
+                resource: "cpu".into(),
+                container: Some("side".into()),
+            },
+            RequestKey {
+                resource: "memory".into(),
+                container: None,
+            },
+        ];
+        assert_eq!(
+            PodInfo::from_pod(&stripped, &keys, &cfg),
+            PodInfo::from_pod(&full, &keys, &cfg)
+        );
+    }
+}
