@@ -130,3 +130,99 @@ fn the_shipped_deployment_passes_only_flags_the_binary_knows() {
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
 }
+
+const POD_NAMES: [&str; 2] = ["web-a", "web-b"];
+
+/// A loopback API server with one HPA, its Deployment's scale, two pods and their metrics; it
+/// records every request's method and path.
+fn serve_cluster(rt: &tokio::runtime::Runtime) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::{extract::Request, routing::any};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let t0 = "2026-01-01T00:00:00Z";
+    let pod = |n: &str| {
+        serde_json::json!({"metadata": {"name": n, "namespace": "shop", "labels": {"app": "web"}},
+               "spec": {"containers": [{"name": "app", "resources": {"requests": {"cpu": "1"}}}]},
+               "status": {"phase": "Running", "startTime": t0,
+                          "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": t0}]}})
+    };
+    let pods = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [pod("web-a"), pod("web-b")]});
+    let router = axum::Router::new().fallback(any(move |req: Request| {
+        let log = log.clone();
+        let pods = pods.clone();
+        async move {
+            let path = req.uri().path().to_string();
+            log.lock().unwrap().push(format!("{} {path}", req.method()));
+            let body = match path.as_str() {
+                "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/web" => serde_json::json!({
+                    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                    "metadata": {"name": "web", "namespace": "shop", "uid": "u"},
+                    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                             "maxReplicas": 10,
+                             "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                                          "target": {"type": "Utilization", "averageUtilization": 50}}}]},
+                    "status": {"currentReplicas": 2, "desiredReplicas": 2}}),
+                "/api/v1/namespaces/shop/pods" => pods,
+                "/apis/apps/v1" => serde_json::json!({"kind": "APIResourceList", "groupVersion": "apps/v1",
+                    "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": true,
+                                   "kind": "Deployment", "verbs": ["get"]}]}),
+                "/apis/apps/v1/namespaces/shop/deployments/web/scale" => serde_json::json!({
+                    "apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "web", "namespace": "shop"},
+                    "spec": {"replicas": 2}, "status": {"replicas": 2, "selector": "app=web"}}),
+                "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods" => serde_json::json!({"items": POD_NAMES.iter().map(|n| serde_json::json!({
+                    "metadata": {"name": n, "namespace": "shop", "labels": {"app": "web"}},
+                    "timestamp": "2026-01-01T00:59:50Z", "window": "30s",
+                    "containers": [{"name": "app", "usage": {"cpu": "900m"}}]})).collect::<Vec<_>>()}),
+                _ => {
+                    return (axum::http::StatusCode::NOT_FOUND, axum::Json(serde_json::json!({
+                        "kind": "Status", "status": "Failure", "code": 404, "reason": "NotFound", "message": "not scripted"})))
+                }
+            };
+            (axum::http::StatusCode::OK, axum::Json(body))
+        }
+    }));
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}"), seen)
+}
+
+#[test]
+fn explain_hpa_once_computes_a_decision_from_the_cluster_and_writes_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (server, seen) = serve_cluster(&rt);
+    let dir = std::env::temp_dir().join(format!("swell-explain-once-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n\
+             users:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = swell(&[
+        "explain",
+        "hpa",
+        "shop/web",
+        "--once",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(ok, "{stderr}");
+    // Two pods at 90% of their request against 50%: ceil(2 x 1.8) = 4.
+    assert!(
+        stdout.contains("status.desiredReplicas as written by the controller in charge: 2; ours: 4"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("SuccessfulRescale"), "{stdout}");
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.iter().all(|r| r.starts_with("GET ")), "{seen:?}");
+    assert!(
+        seen.contains(&"GET /apis/metrics.k8s.io/v1beta1/namespaces/shop/pods".to_string()),
+        "{seen:?}"
+    );
+}
