@@ -152,16 +152,39 @@ fn serve_cluster(rt: &tokio::runtime::Runtime) -> (String, std::sync::Arc<std::s
         let pods = pods.clone();
         async move {
             let path = req.uri().path().to_string();
-            log.lock().unwrap().push(format!("{} {path}", req.method()));
+            let method = req.method().clone();
+            let watch = req.uri().query().is_some_and(|q| q.contains("watch=true"));
+            log.lock().unwrap().push(format!("{method} {path}"));
+            if watch {
+                // Hold watches open; the controller under test is stopped long before.
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+            if method != axum::http::Method::GET {
+                // Writes (scale, status, events) are echoed back as the API server would.
+                let bytes = axum::body::to_bytes(req.into_body(), usize::MAX).await.unwrap();
+                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                v["metadata"]["resourceVersion"] = serde_json::json!("2");
+                let code = if method == axum::http::Method::POST { 201 } else { 200 };
+                return (axum::http::StatusCode::from_u16(code).unwrap(), axum::Json(v));
+            }
+            let hpa = serde_json::json!({
+                "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "web", "namespace": "shop", "uid": "u", "resourceVersion": "1", "generation": 1},
+                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                         "maxReplicas": 10,
+                         "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                                      "target": {"type": "Utilization", "averageUtilization": 50}}}]},
+                "status": {"currentReplicas": 2, "desiredReplicas": 2}});
             let body = match path.as_str() {
-                "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/web" => serde_json::json!({
-                    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                    "metadata": {"name": "web", "namespace": "shop", "uid": "u"},
-                    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                             "maxReplicas": 10,
-                             "metrics": [{"type": "Resource", "resource": {"name": "cpu",
-                                          "target": {"type": "Utilization", "averageUtilization": 50}}}]},
-                    "status": {"currentReplicas": 2, "desiredReplicas": 2}}),
+                "/apis/autoscaling/v2/horizontalpodautoscalers" => serde_json::json!({
+                    "kind": "HorizontalPodAutoscalerList", "apiVersion": "autoscaling/v2",
+                    "metadata": {"resourceVersion": "1"}, "items": [hpa]}),
+                "/api/v1/pods" => {
+                    let mut p = pods.clone();
+                    p["metadata"]["resourceVersion"] = serde_json::json!("1");
+                    p
+                }
+                "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/web" => hpa,
                 "/api/v1/namespaces/shop/pods" => pods,
                 "/apis/apps/v1" => serde_json::json!({"kind": "APIResourceList", "groupVersion": "apps/v1",
                     "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": true,
@@ -187,11 +210,8 @@ fn serve_cluster(rt: &tokio::runtime::Runtime) -> (String, std::sync::Arc<std::s
     (format!("http://{addr}"), seen)
 }
 
-#[test]
-fn explain_hpa_once_computes_a_decision_from_the_cluster_and_writes_nothing() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (server, seen) = serve_cluster(&rt);
-    let dir = std::env::temp_dir().join(format!("swell-explain-once-{}", std::process::id()));
+fn write_kubeconfig(name: &str, server: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("swell-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = dir.join("kubeconfig");
     std::fs::write(
@@ -203,6 +223,15 @@ fn explain_hpa_once_computes_a_decision_from_the_cluster_and_writes_nothing() {
         ),
     )
     .unwrap();
+    kubeconfig
+}
+
+#[test]
+fn explain_hpa_once_computes_a_decision_from_the_cluster_and_writes_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (server, seen) = serve_cluster(&rt);
+    let kubeconfig = write_kubeconfig("explain-once", &server);
+    let dir = kubeconfig.parent().unwrap().to_path_buf();
     let (ok, stdout, stderr) = swell(&[
         "explain",
         "hpa",
@@ -224,5 +253,107 @@ fn explain_hpa_once_computes_a_decision_from_the_cluster_and_writes_nothing() {
     assert!(
         seen.contains(&"GET /apis/metrics.k8s.io/v1beta1/namespaces/shop/pods".to_string()),
         "{seen:?}"
+    );
+}
+
+/// GET on loopback; `None` when the server is not up yet.
+fn http_get(rt: &tokio::runtime::Runtime, url: &str) -> Option<(u16, String)> {
+    let uri: http::Uri = url.parse().unwrap();
+    rt.block_on(async {
+        let client = kube::Client::try_from(kube::Config::new(
+            format!("http://{}", uri.authority().unwrap()).parse().unwrap(),
+        ))
+        .ok()?;
+        let req = http::Request::get(uri.path())
+            .body(kube::client::Body::empty())
+            .ok()?;
+        let res = client.send(req).await.ok()?;
+        let code = res.status().as_u16();
+        let body = res.into_body().collect_bytes().await.ok()?;
+        Some((code, String::from_utf8_lossy(&body).into_owned()))
+    })
+}
+
+#[test]
+fn the_controller_binary_serves_probes_decisions_and_metrics_scales_and_stops_on_sigterm() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (server, seen) = serve_cluster(&rt);
+    let kubeconfig = write_kubeconfig("controller", &server);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swell"))
+        .args([
+            "pod-autoscaler",
+            "--leader-elect=false",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--metrics-bind-address",
+            &format!("127.0.0.1:{port}"),
+            "--log-format=json",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Poll with a deadline until the first cycle has published the decision.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let decision = loop {
+        if let Some((200, body)) = http_get(&rt, &format!("{base}/decisions/shop/web")) {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "no decision within 30s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let record: DecisionRecord = serde_json::from_str(&decision).unwrap();
+    assert_eq!((record.mode.as_str(), record.desired_replicas), ("active", 4));
+    assert!(record.scale_written && record.status_written, "{record:?}");
+    assert!(record.text.contains("HPA shop/web"), "{}", record.text);
+    assert_eq!(http_get(&rt, &format!("{base}/readyz")).unwrap().0, 200);
+    assert_eq!(http_get(&rt, &format!("{base}/healthz")).unwrap().0, 200);
+    let metrics = http_get(&rt, &format!("{base}/metrics")).unwrap().1;
+    assert!(
+        metrics.contains(r#"swell_hpa_desired_replicas{namespace="shop",name="web"} 4"#),
+        "{metrics}"
+    );
+    let list: Vec<DecisionRecord> =
+        serde_json::from_str(&http_get(&rt, &format!("{base}/decisions")).unwrap().1).unwrap();
+    assert_eq!(list.len(), 1);
+    let seen_now = seen.lock().unwrap().clone();
+    assert!(
+        seen_now.contains(&"PUT /apis/apps/v1/namespaces/shop/deployments/web/scale".to_string()),
+        "{seen_now:?}"
+    );
+    assert!(
+        seen_now.contains(&"POST /api/v1/namespaces/shop/events".to_string()),
+        "{seen_now:?}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 20s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    std::fs::remove_dir_all(kubeconfig.parent().unwrap()).ok();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
+    assert!(
+        stderr.contains("\"message\":\"shutting down\""),
+        "json logs with the shutdown line: {stderr}"
     );
 }
