@@ -35,6 +35,7 @@ async fn the_adapter_serves_pod_metrics_for_running_pods_matching_the_selector()
                 ..Default::default()
             },
         )
+        .await
         .unwrap(),
         ..swell_pod_autoscaler::metrics::MetricsRouting::aggregated(api.client())
     };

@@ -65,7 +65,7 @@ async fn create_workload(client: &Client, ns: &str, label: &str) {
 }
 
 /// Starts the controller in-process for the HPAs labelled `swell-e2e=<label>`.
-fn start_controller(h: &Harness, label: &str, mode: Mode) -> (DecisionStore, CancellationToken) {
+async fn start_controller(h: &Harness, label: &str, mode: Mode) -> (DecisionStore, CancellationToken) {
     let clock = Arc::new(SystemClock);
     let decisions = DecisionStore::default();
     let config = ControllerConfig {
@@ -93,6 +93,7 @@ fn start_controller(h: &Harness, label: &str, mode: Mode) -> (DecisionStore, Can
         url: h.adapter.url(),
         ..EndpointOptions::default()
     })
+    .await
     .unwrap();
     let metrics = Arc::new(ApiMetricsClient::new(routing, h.client.clone(), SYNC));
     let shutdown = CancellationToken::new();
@@ -150,7 +151,7 @@ async fn raising_usage_scales_up_and_lowering_it_scales_down_after_the_window() 
         let label = h.namespace.clone();
         h.adapter.set_cpu_milli(30);
         create_workload(&h.client, &h.namespace, &label).await;
-        let (_decisions, stop) = start_controller(&h, &label, Mode::Active);
+        let (_decisions, stop) = start_controller(&h, &label, Mode::Active).await;
 
         // 90% of the 100m request against a 50% target: 2 -> ceil(2 x 1.8) = 4 (the maximum).
         h.adapter.set_cpu_milli(90);
@@ -237,7 +238,7 @@ async fn shadow_mode_publishes_decisions_and_writes_neither_scale_nor_status() {
             deployments.get("web").await.unwrap().metadata.generation,
             hpas.get("web").await.unwrap().metadata.resource_version,
         );
-        let (decisions, stop) = start_controller(&h, &label, Mode::Shadow);
+        let (decisions, stop) = start_controller(&h, &label, Mode::Shadow).await;
         let record = wait_for("a shadow decision", Duration::from_secs(60), || async {
             decisions.list().into_iter().find(|r| r.name == "web")
         })

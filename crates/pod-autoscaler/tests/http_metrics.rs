@@ -450,3 +450,178 @@ async fn a_failed_namespace_list_fails_every_hpa_of_the_namespace_with_one_reque
     }
     assert_eq!(count(&server, PODS), 1);
 }
+
+/// Runs `openssl` (the CLI) with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl CLI is needed to make test certificates");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, in `dir`; returns nothing, writes
+/// `{prefix}ca.pem`, `server.pem`, `server.key` (the server files only when `server` is set).
+fn make_ca(dir: &std::path::Path, prefix: &str, server: bool) {
+    let ca_key = format!("{prefix}ca.key");
+    let ca_pem = format!("{prefix}ca.pem");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca_pem,
+            "-days",
+            "1",
+            "-subj",
+            &format!("/CN={prefix}swell-test-ca"),
+        ],
+    );
+    if server {
+        std::fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                &ca_pem,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-days",
+                "1",
+                "-extfile",
+                "san.ext",
+            ],
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_direct_https_url_is_verified_with_the_given_ca_file() {
+    let dir = std::env::temp_dir().join(format!("swell-direct-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    make_ca(&dir, "", true);
+    make_ca(&dir, "other-", false);
+    std::fs::write(dir.join("token"), "secret-token").unwrap();
+    std::fs::write(dir.join("token-with-newline"), "secret-token\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // `s_server -www` answers any GET with an HTML status page: a completed handshake shows up as a
+    // response that is not JSON, a refused certificate as a transport error.
+    let mut server = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            "server.pem",
+            "-key",
+            "server.key",
+            "-www",
+            "-quiet",
+        ])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "s_server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("https://127.0.0.1:{port}");
+    let fetch = |ca: &str| {
+        let (url, dir, ca) = (url.clone(), dir.clone(), ca.to_string());
+        async move {
+            let endpoint = Endpoint::direct(&swell_pod_autoscaler::metrics::EndpointOptions {
+                url,
+                ca_file: Some(dir.join(ca)),
+                token_file: Some(dir.join("token")),
+            })
+            .await
+            .unwrap();
+            let server = ScriptedApi::new();
+            let routing = MetricsRouting {
+                resource: endpoint,
+                ..MetricsRouting::aggregated(server.client())
+            };
+            ApiMetricsClient::new(routing, server.client(), Duration::from_secs(15))
+                .pod_metrics("shop", &Selector::everything())
+                .await
+        }
+    };
+    let trusted = fetch("ca.pem").await;
+    let untrusted = fetch("other-ca.pem").await;
+    let missing = Endpoint::direct(&swell_pod_autoscaler::metrics::EndpointOptions {
+        url: url.clone(),
+        ca_file: Some(dir.join("absent.pem")),
+        token_file: None,
+    })
+    .await;
+    let newline = Endpoint::direct(&swell_pod_autoscaler::metrics::EndpointOptions {
+        url: url.clone(),
+        ca_file: Some(dir.join("ca.pem")),
+        token_file: Some(dir.join("token-with-newline")),
+    })
+    .await;
+    server.kill().ok();
+    server.wait().ok();
+    std::fs::remove_dir_all(&dir).ok();
+
+    assert!(
+        matches!(trusted, Err(Error::Decode { .. })),
+        "handshake with the right CA: {trusted:?}"
+    );
+    assert!(
+        matches!(untrusted, Err(Error::Fetch { .. })),
+        "a server the CA did not sign: {untrusted:?}"
+    );
+    assert!(
+        matches!(missing, Err(Error::Endpoint { .. })),
+        "a CA file that is not there"
+    );
+    let Err(e) = newline else {
+        panic!("a token file ending in a newline was accepted")
+    };
+    assert!(e.to_string().contains("trailing newline"), "{e}");
+}

@@ -119,48 +119,57 @@ fn parse_provider(s: &str) -> Result<(String, String), String> {
 }
 
 impl MetricsArgs {
-    fn routing(&self, client: &Client) -> Result<MetricsRouting, String> {
-        let direct = |url: &Option<String>,
-                      ca: &Option<PathBuf>,
-                      token: &Option<PathBuf>|
-         -> Result<Endpoint, String> {
+    async fn routing(&self, client: &Client) -> Result<MetricsRouting, String> {
+        async fn endpoint(
+            client: &Client,
+            url: Option<&String>,
+            ca: &Option<PathBuf>,
+            token: &Option<PathBuf>,
+        ) -> Result<Endpoint, String> {
             match url {
                 Some(url) => Endpoint::direct(&EndpointOptions {
                     url: url.clone(),
                     ca_file: ca.clone(),
                     token_file: token.clone(),
                 })
+                .await
                 .map_err(|e| e.to_string()),
                 None => Ok(Endpoint::aggregated(client.clone())),
             }
-        };
+        }
         let mut by_prefix = Vec::new();
         for (prefix, url) in &self.external_metrics_provider {
-            by_prefix.push((
-                prefix.clone(),
-                direct(
-                    &Some(url.clone()),
-                    &self.external_metrics_ca_file,
-                    &self.external_metrics_token_file,
-                )?,
-            ));
-        }
-        Ok(MetricsRouting {
-            resource: direct(
-                &self.resource_metrics_url,
-                &self.resource_metrics_ca_file,
-                &self.resource_metrics_token_file,
-            )?,
-            custom: direct(
-                &self.custom_metrics_url,
-                &self.custom_metrics_ca_file,
-                &self.custom_metrics_token_file,
-            )?,
-            external: direct(
-                &self.external_metrics_url,
+            let e = endpoint(
+                client,
+                Some(url),
                 &self.external_metrics_ca_file,
                 &self.external_metrics_token_file,
-            )?,
+            )
+            .await?;
+            by_prefix.push((prefix.clone(), e));
+        }
+        Ok(MetricsRouting {
+            resource: endpoint(
+                client,
+                self.resource_metrics_url.as_ref(),
+                &self.resource_metrics_ca_file,
+                &self.resource_metrics_token_file,
+            )
+            .await?,
+            custom: endpoint(
+                client,
+                self.custom_metrics_url.as_ref(),
+                &self.custom_metrics_ca_file,
+                &self.custom_metrics_token_file,
+            )
+            .await?,
+            external: endpoint(
+                client,
+                self.external_metrics_url.as_ref(),
+                &self.external_metrics_ca_file,
+                &self.external_metrics_token_file,
+            )
+            .await?,
             external_by_prefix: by_prefix,
         })
     }
@@ -287,7 +296,7 @@ async fn serve(
     let telemetry = Telemetry::default();
     let mut registry = prometheus_client::registry::Registry::default();
     telemetry.register(&mut registry);
-    let routing = args.metrics.routing(&client)?;
+    let routing = args.metrics.routing(&client).await?;
     let metrics = Arc::new(
         ApiMetricsClient::new(routing, client.clone(), sync_period).with_observer(telemetry.fetch.clone()),
     );
@@ -505,7 +514,7 @@ async fn explain_once(args: &ExplainHpaArgs, namespace: &str, name: &str) -> Res
         .map(Arc::new)
         .collect();
     let metrics = ApiMetricsClient::new(
-        args.metrics.routing(&client)?,
+        args.metrics.routing(&client).await?,
         client.clone(),
         Duration::from_secs(15),
     );

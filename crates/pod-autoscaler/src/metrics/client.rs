@@ -28,7 +28,10 @@ use k8s_openapi::{
 use kube::{
     Client,
     api::GroupVersionKind,
-    config::{AuthInfo, Config},
+    config::{
+        AuthInfo, Cluster, Config, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster,
+        NamedContext,
+    },
 };
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -99,19 +102,62 @@ impl Endpoint {
     }
 
     /// Straight to a metrics server at `opts.url`. Call inside a tokio runtime.
-    pub fn direct(opts: &EndpointOptions) -> Result<Self> {
+    ///
+    /// The options go through kube's kubeconfig loading (`certificate-authority`, `tokenFile`), the
+    /// path every kubeconfig user takes; the CA file is then also watched for rotation, as kube does
+    /// for the in-cluster CA.
+    pub async fn direct(opts: &EndpointOptions) -> Result<Self> {
         let fail = |message: String| Error::Endpoint {
             url: opts.url.clone(),
             message,
         };
-        let uri: http::Uri = opts.url.parse().map_err(|e| fail(format!("invalid URL: {e}")))?;
-        let mut config = Config::new(uri);
-        // kube re-reads the CA file as it rotates (its reloading verifier), as it does in-cluster.
-        config.root_cert_file = opts.ca_file.clone();
-        config.auth_info = AuthInfo {
-            token_file: opts.token_file.as_ref().map(|p| p.display().to_string()),
-            ..AuthInfo::default()
+        if let Some(path) = &opts.token_file {
+            // kube sends the file's bytes as they are: a trailing newline (`echo token > file`)
+            // would fail every request with an invalid header, so say so now.
+            let token = std::fs::read_to_string(path)
+                .map_err(|e| fail(format!("failed to read the token file {}: {e}", path.display())))?;
+            if token.trim() != token || token.is_empty() {
+                return Err(fail(format!(
+                    "the token file {} is empty or has surrounding whitespace (a trailing newline?); \
+                     write the token alone, e.g. with printf",
+                    path.display()
+                )));
+            }
+        }
+        let kubeconfig = Kubeconfig {
+            clusters: vec![NamedCluster {
+                name: "metrics".to_string(),
+                cluster: Some(Cluster {
+                    server: Some(opts.url.clone()),
+                    certificate_authority: opts.ca_file.as_ref().map(|p| p.display().to_string()),
+                    ..Cluster::default()
+                }),
+                other: Default::default(),
+            }],
+            auth_infos: vec![NamedAuthInfo {
+                name: "metrics".to_string(),
+                auth_info: Some(AuthInfo {
+                    token_file: opts.token_file.as_ref().map(|p| p.display().to_string()),
+                    ..AuthInfo::default()
+                }),
+                other: Default::default(),
+            }],
+            contexts: vec![NamedContext {
+                name: "metrics".to_string(),
+                context: Some(Context {
+                    cluster: "metrics".to_string(),
+                    user: Some("metrics".to_string()),
+                    ..Context::default()
+                }),
+                other: Default::default(),
+            }],
+            current_context: Some("metrics".to_string()),
+            ..Kubeconfig::default()
         };
+        let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        config.root_cert_file = opts.ca_file.clone();
         let client = Client::try_from(config).map_err(|e| fail(e.to_string()))?;
         Ok(Self {
             client,
