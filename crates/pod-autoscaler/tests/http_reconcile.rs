@@ -702,3 +702,80 @@ async fn prometheus_metrics_count_reconciles_errors_fetch_latency_writes_and_des
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_scale_write_that_keeps_conflicting_is_failed_rescale_after_three_writes() {
+    let f = fixture(Mode::Active);
+    f.api
+        .expect(Method::GET, SCALE)
+        .times(3)
+        .reply_json(200, scale(2, "1"));
+    f.api
+        .expect(Method::PUT, SCALE)
+        .times(3)
+        .reply(Reply::conflict("deployments.apps", "web"));
+    f.api.expect(Method::GET, PODS).reply_json(
+        200,
+        pod_metrics(&[("web-a", "web", "900m"), ("web-b", "web", "900m")]),
+    );
+    f.api.expect(Method::PUT, STATUS).reply_with(echo);
+    let out = f
+        .reconciler
+        .reconcile(
+            &hpa(None),
+            &[pod("web-a", "web"), pod("web-b", "web")],
+            &[],
+            &f.metrics,
+            &mut History::default(),
+        )
+        .await;
+    f.api.verify();
+    assert!(!out.scale_written);
+    let error = out.error.unwrap();
+    assert!(
+        error.starts_with("failed to rescale Deployment/shop/web: "),
+        "{error}"
+    );
+    let status = f.api.requests_to(&Method::PUT, STATUS)[0].json()["status"].clone();
+    let able = condition(&status, "AbleToScale");
+    assert_eq!(
+        (able["status"].as_str(), able["reason"].as_str()),
+        (Some("False"), Some("FailedUpdateScale"))
+    );
+    assert_eq!(
+        status["desiredReplicas"], 0,
+        "desiredReplicas stays as it was (none yet)"
+    );
+    assert_eq!(event_reasons(&f.api), ["FailedRescale"]);
+}
+
+#[tokio::test]
+async fn a_conflicting_status_write_is_reported_and_left_for_the_next_cycle() {
+    let f = fixture(Mode::Active);
+    f.api.expect(Method::GET, SCALE).reply_json(200, scale(2, "1"));
+    f.api.expect(Method::GET, PODS).reply_json(
+        200,
+        pod_metrics(&[("web-a", "web", "500m"), ("web-b", "web", "500m")]),
+    );
+    f.api
+        .expect(Method::PUT, STATUS)
+        .reply(Reply::conflict("horizontalpodautoscalers.autoscaling", "web"));
+    let out = f
+        .reconciler
+        .reconcile(
+            &hpa(None),
+            &[pod("web-a", "web"), pod("web-b", "web")],
+            &[],
+            &f.metrics,
+            &mut History::default(),
+        )
+        .await;
+    f.api.verify();
+    assert!(!out.status_written);
+    let error = out.error.unwrap();
+    assert!(
+        error.starts_with("failed to update status for shop/web: "),
+        "{error}"
+    );
+    assert_eq!(out.retry, Retry::NextCycle);
+}
