@@ -256,14 +256,15 @@ async fn only_the_leader_reconciles_and_writes_stop_when_leadership_is_lost() {
     let scale_reads = || api.requests_to(&Method::GET, SCALE).len();
     let writes = || api.requests().iter().filter(|r| r.method != Method::GET).count();
 
-    // Standing by: synced and ready, but three periods pass without a reconcile.
-    tokio::time::sleep(period * 3).await;
+    // Standing by: synced and ready, but three periods pass without a reconcile. (Elected 5s
+    // after a tick: the next regular tick would be 10s away.)
+    tokio::time::sleep(period * 3 + Duration::from_secs(5)).await;
     assert!(readiness.is_ready());
     assert_eq!((scale_reads(), writes()), (0, 0));
 
-    // Elected: the next tick reconciles and writes the status.
+    // Elected: a cycle runs at once (not a period later) and writes the status.
     leader_tx.send(true).unwrap();
-    tokio::time::sleep(period + Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(scale_reads() >= 1);
     let written = writes();
     assert!(written >= 1, "{:#?}", api.requests());

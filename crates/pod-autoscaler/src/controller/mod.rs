@@ -506,7 +506,12 @@ impl<M: MetricsSource + 'static, E: EventSink + 'static> Controller<M, E> {
                         tracing::warn!("leader election ended; stopping");
                         break;
                     }
-                    tracing::info!(leader = *leader.borrow(), "leadership changed");
+                    let leading = *leader.borrow();
+                    tracing::info!(leader = leading, "leadership changed");
+                    if leading {
+                        // A new leader syncs every HPA at once rather than a period after taking over.
+                        tick.reset_immediately();
+                    }
                 }
             }
         }
