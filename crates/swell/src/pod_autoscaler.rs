@@ -297,6 +297,13 @@ async fn serve(
     let mut registry = prometheus_client::registry::Registry::default();
     telemetry.register(&mut registry);
     let routing = args.metrics.routing(&client).await?;
+    tracing::info!(
+        resource = routing.resource.target(),
+        custom = routing.custom.target(),
+        external = routing.external.target(),
+        external_providers = routing.external_by_prefix.len(),
+        "metrics APIs"
+    );
     let metrics = Arc::new(
         ApiMetricsClient::new(routing, client.clone(), sync_period).with_observer(telemetry.fetch.clone()),
     );

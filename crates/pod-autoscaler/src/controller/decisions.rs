@@ -103,14 +103,6 @@ impl DecisionStore {
             .remove(key);
     }
 
-    /// Keeps only the HPAs for which `keep` is true.
-    pub fn retain(&self, mut keep: impl FnMut(&HpaKey) -> bool) {
-        self.records
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|k, _| keep(k));
-    }
-
     /// One HPA's last record, with its explanation and text.
     pub fn get(&self, key: &HpaKey) -> Option<DecisionRecord> {
         self.records

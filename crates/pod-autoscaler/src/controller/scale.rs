@@ -39,7 +39,7 @@ impl std::fmt::Debug for ScaleClient {
     }
 }
 
-/// `group/version/kind/name` of a reference, as upstream's error messages spell it.
+/// `Kind/name` of a reference, for errors and logs.
 pub fn describe(r: &CrossVersionObjectReference) -> String {
     format!("{}/{}", r.kind, r.name)
 }
