@@ -3,7 +3,7 @@
 //! other node are never touched.
 //!
 //! [`action`] decides what a pod needs (pure, table-tested); [`run`] watches the namespace's pods and
-//! carries the actions out, each pod at most once per state.
+//! carries the actions out, one at a time per pod and state.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
@@ -176,12 +176,11 @@ pub async fn run(
             match outcome {
                 Ok(()) => {}
                 Err(kube::Error::Api(s)) if s.is_not_found() => {}
-                Err(e) => {
-                    tracing::warn!(pod = %name, error = %e, "fake kubelet: update failed");
-                    // Let a later event try again.
-                    in_flight.lock().await.remove(&key);
-                }
+                Err(e) => tracing::warn!(pod = %name, error = %e, "fake kubelet: update failed"),
             }
+            // Done (or failed): a later event about the pod, or a new pod of the same name, is
+            // handled afresh; a running pod's events ask for nothing.
+            in_flight.lock().await.remove(&key);
         });
     }
 }
