@@ -145,3 +145,71 @@ fn without_kubeconfig_the_tests_say_they_are_skipped() {
         assert!(swell_e2e::skip_reason().is_none());
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_kubelet_starts_pods_on_fake_nodes_only_and_removes_deleted_ones_after_their_grace() {
+    let api = ScriptedApi::new();
+    let bound = |name: &str, node: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": name, "namespace": "e2e", "resourceVersion": "1"},
+               "spec": {"nodeName": node, "containers": [{"name": "c", "image": "pause"}]},
+               "status": {"phase": "Pending"}})
+    };
+    let mut deleting = bound("old", "fake-0");
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    deleting["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+    api.expect(Method::GET, "/api/v1/namespaces/e2e/pods")
+        .query("list", |q| !q.is_some_and(|q| q.contains("watch=true")))
+        .reply_json(
+            200,
+            json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
+                   "items": [bound("mine", "fake-0"), bound("theirs", "real-node"), deleting]}),
+        );
+    api.expect(Method::GET, "/api/v1/namespaces/e2e/pods")
+        .query("watch", |q| q.is_some_and(|q| q.contains("watch=true")))
+        .any_number_of_times()
+        .delay(std::time::Duration::from_secs(86_400))
+        .reply(Reply::watch([]));
+    api.expect(Method::PATCH, "/api/v1/namespaces/e2e/pods/mine/status")
+        .reply_with(|req| {
+            Reply::json(
+                200,
+                with_resource_version(
+                    json!({"metadata": {"name": "mine"}, "status": req.json()["status"]}),
+                    "2",
+                ),
+            )
+        });
+    api.expect(Method::DELETE, "/api/v1/namespaces/e2e/pods/old")
+        .reply_json(200, json!({"kind": "Status", "status": "Success"}));
+
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(swell_e2e::kubelet::run(
+        api.client(),
+        "e2e".into(),
+        vec!["fake-0".into()],
+        swell_e2e::kubelet::Timing::default(),
+        stop.clone(),
+    ));
+    let start = tokio::time::Instant::now();
+    // Started after the 2s start delay; removed only once the 30s grace period has passed.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        api.requests_to(&Method::PATCH, "/api/v1/namespaces/e2e/pods/mine/status")
+            .len(),
+        1
+    );
+    assert!(
+        api.requests_to(&Method::DELETE, "/api/v1/namespaces/e2e/pods/old")
+            .is_empty()
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(28)).await;
+    let deletes = api.requests_to(&Method::DELETE, "/api/v1/namespaces/e2e/pods/old");
+    assert_eq!(deletes.len(), 1, "after {:?}", start.elapsed());
+    assert_eq!(deletes[0].json()["gracePeriodSeconds"], 0);
+    let patch = api.requests_to(&Method::PATCH, "/api/v1/namespaces/e2e/pods/mine/status")[0].json();
+    assert_eq!(patch["status"]["phase"], "Running");
+    stop.cancel();
+    task.await.unwrap();
+    api.verify();
+}
