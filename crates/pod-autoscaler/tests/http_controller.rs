@@ -233,7 +233,7 @@ async fn only_the_leader_reconciles_and_writes_stop_when_leadership_is_lost() {
         .delay(day)
         .reply(Reply::watch([]));
     script_cluster(&api);
-    let (reconciler, metrics, _) = controller_parts(&api);
+    let (reconciler, metrics, decisions) = controller_parts(&api);
     let readiness = Readiness::new();
     let shutdown = CancellationToken::new();
     let (leader_tx, leader) = tokio::sync::watch::channel(false);
@@ -261,6 +261,7 @@ async fn only_the_leader_reconciles_and_writes_stop_when_leadership_is_lost() {
     tokio::time::sleep(period * 3 + Duration::from_secs(5)).await;
     assert!(readiness.is_ready());
     assert_eq!((scale_reads(), writes()), (0, 0));
+    assert!(decisions.is_standby(), "a standby replica says so on /decisions");
 
     // Elected: a cycle runs at once (not a period later) and writes the status.
     leader_tx.send(true).unwrap();
@@ -268,6 +269,8 @@ async fn only_the_leader_reconciles_and_writes_stop_when_leadership_is_lost() {
     assert!(scale_reads() >= 1);
     let written = writes();
     assert!(written >= 1, "{:#?}", api.requests());
+
+    assert!(!decisions.is_standby());
 
     // Lost: nothing more is read or written, however many periods pass.
     leader_tx.send(false).unwrap();

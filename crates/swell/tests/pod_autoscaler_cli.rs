@@ -97,6 +97,15 @@ fn explain_hpa_prints_a_running_controllers_decision_and_says_when_there_is_none
     let (ok, _, stderr) = swell(&["explain", "hpa", "shop/nope", "--url", &url]);
     assert!(!ok);
     assert!(stderr.contains("no decision for shop/nope"), "{stderr}");
+
+    // A standby replica (behind the same Service as the leader) says where to ask.
+    store.set_standby(true);
+    let (ok, _, stderr) = swell(&["explain", "hpa", "shop/nope", "--url", &url]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("standing by") && stderr.contains("ask the leader"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -7,7 +7,10 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, PoisonError, RwLock},
+    sync::{
+        Arc, PoisonError, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use axum::{
@@ -83,9 +86,21 @@ impl DecisionRecord {
 #[derive(Clone, Debug, Default)]
 pub struct DecisionStore {
     records: Arc<RwLock<BTreeMap<HpaKey, DecisionRecord>>>,
+    standby: Arc<AtomicBool>,
 }
 
 impl DecisionStore {
+    /// Marks this replica as standing by (not the leader, so deciding nothing) or not; a 404 then
+    /// says to ask the leader.
+    pub fn set_standby(&self, standby: bool) {
+        self.standby.store(standby, Ordering::Relaxed);
+    }
+
+    /// Whether this replica stands by.
+    pub fn is_standby(&self) -> bool {
+        self.standby.load(Ordering::Relaxed)
+    }
+
     /// Stores `record` as the last of its HPA.
     pub fn insert(&self, record: DecisionRecord) {
         let key = HpaKey::new(record.namespace.clone(), record.name.clone());
@@ -141,12 +156,17 @@ async fn one(
 ) -> Response {
     match store.get(&HpaKey::new(namespace.clone(), name.clone())) {
         Some(r) => Json(r).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({
-                "error": format!("no decision for {namespace}/{name}: the HPA is unknown, not owned by this controller, or not reconciled yet")
-            })),
-        )
-            .into_response(),
+        None => {
+            let why = if store.is_standby() {
+                "this replica is standing by and decides nothing; ask the leader (the holder of the Lease)"
+            } else {
+                "the HPA is unknown, not owned by this controller, or not reconciled yet"
+            };
+            (
+                StatusCode::NOT_FOUND,
+                Json(serde_json::json!({"error": format!("no decision for {namespace}/{name}: {why}")})),
+            )
+                .into_response()
+        }
     }
 }

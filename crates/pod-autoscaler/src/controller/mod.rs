@@ -461,6 +461,7 @@ impl<M: MetricsSource + 'static, E: EventSink + 'static> Controller<M, E> {
         );
 
         let state = ControllerState::default();
+        reconciler.decisions().set_standby(!*leader.borrow());
         let mut tick = tokio::time::interval(options.sync_period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut first_cycle_done = false;
@@ -508,6 +509,7 @@ impl<M: MetricsSource + 'static, E: EventSink + 'static> Controller<M, E> {
                     }
                     let leading = *leader.borrow();
                     tracing::info!(leader = leading, "leadership changed");
+                    reconciler.decisions().set_standby(!leading);
                     if leading {
                         // A new leader syncs every HPA at once rather than a period after taking over.
                         tick.reset_immediately();
