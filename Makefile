@@ -1,7 +1,7 @@
 # Entry points people type. Each target works on a fresh clone with the Rust toolchain installed.
 CARGO ?= cargo
 
-.PHONY: test lint fmt bench build doc
+.PHONY: test lint fmt bench build doc e2e
 
 ## test: every test of the workspace (unit, table, property, doc tests)
 test:
@@ -22,6 +22,11 @@ fmt:
 bench:
 	$(CARGO) bench -p swell-pod-autoscaler --bench hpa_decision
 	$(CARGO) bench -p swell-node-autoscaler --bench node_scenarios
+	$(CARGO) bench -p swell-pod-autoscaler --features controller --bench hpa_load
+
+## e2e: the tests against the cluster KUBECONFIG names (they say so and skip when it is unset)
+e2e:
+	$(CARGO) test -p swell-e2e -- --ignored --nocapture --test-threads=1
 
 ## build: the swell binary (release)
 build:

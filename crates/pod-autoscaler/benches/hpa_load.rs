@@ -1,17 +1,19 @@
-//! Load test: 5,000 HPAs in 100 namespaces (2 pods each), four sync cycles against the scripted
+//! Load benchmark: 5,000 HPAs in 100 namespaces (2 pods each), four sync cycles against the scripted
 //! in-process API server on one thread: the first writes every status, the next three find nothing
-//! changed. Prints the API requests of each cycle by kind and the CPU time of each cycle, and checks
-//! the goals: at most one resource-metrics request per namespace per cycle, no status write for an
-//! HPA whose status did not change (cycles 2 to 4), under 200 ms of controller CPU per steady-state
-//! cycle (checked in release builds only: a debug build is several times slower).
+//! changed. Prints the API requests of each cycle by kind and the CPU time of each cycle.
 //!
 //! Each cycle's requests are then replayed through the same client and scripted server with no
 //! controller work; the difference is the controller's own CPU, which the 200 ms goal applies to.
+//! The goal is reported, not asserted: speed is measured by benchmarks, never by timed tests.
 //!
-//! `cargo test --release -p swell-pod-autoscaler --features controller --test http_load`
-//! (`SWELL_LOAD_HPAS` and `SWELL_LOAD_NAMESPACES` change the size). The first CPU figure of a cycle
-//! includes the scripted server's own work (routing, JSON encoding of its answers, recording every
-//! request) and the in-process transport; the replay measures those alone.
+//! `cargo bench -p swell-pod-autoscaler --features controller --bench hpa_load` (`SWELL_LOAD_HPAS` and
+//! `SWELL_LOAD_NAMESPACES` change the size). The first CPU figure of a cycle includes the scripted
+//! server's own work (routing, JSON encoding of its answers, recording every request) and the
+//! in-process transport; the replay measures those alone.
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) it runs 500 HPAs in 10 namespaces and
+//! checks what does not depend on timing: at most one resource-metrics request per namespace per
+//! cycle, and no status write for an HPA whose status did not change.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -149,8 +151,10 @@ fn by_kind(requests: &[RecordedRequest]) -> BTreeMap<String, usize> {
 }
 
 fn main() {
-    let hpas_total = env_usize("SWELL_LOAD_HPAS", 5000);
-    let namespaces = env_usize("SWELL_LOAD_NAMESPACES", 100).max(1);
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` does not: a small, quick run then.
+    let bench = std::env::args().any(|a| a == "--bench");
+    let hpas_total = env_usize("SWELL_LOAD_HPAS", if bench { 5000 } else { 500 });
+    let namespaces = env_usize("SWELL_LOAD_NAMESPACES", if bench { 100 } else { 10 }).max(1);
     let per_namespace = hpas_total / namespaces;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -291,18 +295,18 @@ fn main() {
             }
         }
         // The goal applies to the steady state: every cycle after the first, when nothing changed.
-        // Three identical steady cycles; the least noisy one is checked (the machine is shared).
+        // Three identical steady cycles; the least noisy one is reported (the machine is shared).
         let steady = cpu_per_cycle[1..].iter().flatten().min().copied();
-        if let Some(best) = steady {
-            println!("steady-state controller CPU per cycle (best of 3): {best:.0?}");
-            if !cfg!(debug_assertions) {
-                assert!(
-                    best < Duration::from_millis(200),
-                    "{best:?} of controller CPU per steady-state cycle, the goal is under 200 ms"
+        match steady {
+            Some(best) if bench => {
+                let verdict = if best < Duration::from_millis(200) { "met" } else { "NOT met" };
+                println!(
+                    "steady-state controller CPU per cycle (best of 3): {best:.0?}; goal under 200 ms: {verdict}"
                 );
             }
+            Some(best) => println!("steady-state controller CPU per cycle (best of 3, test size): {best:.0?}"),
+            None => println!("thread CPU time is not available on this platform"),
         }
         api.verify();
-        println!("1 passed, 0 failed");
     });
 }
