@@ -750,3 +750,17 @@ fn a_scale_up_in_this_loop_holds_scale_down_but_still_lists_verdicts() {
     assert_eq!(p.scale_down_status, ScaleDownStatus::Ran);
     assert_eq!(p.unneeded, vec!["idle".to_string()]);
 }
+
+#[test]
+fn the_cores_limit_counts_fractional_cores_of_small_templates() {
+    // 1.5-core template, a 1-core registered node, limit 4 cores: 3 cores left = 2 new nodes.
+    let mut cfg = Config::default();
+    cfg.limits.max_cores = 4;
+    let pods: Vec<_> = (0..4)
+        .map(|i| pod(&format!("p{i}")).req(1200, GI).pending().build())
+        .collect();
+    let mut i = input(vec![node("n1").cpu_mem(1000, GI).build()], pods);
+    i.groups[0] = group("a", node("x").cpu_mem(1500, 16 * GI), 0, 10, 0);
+    let p = run(i, &cfg);
+    assert_eq!(ups(&p), vec![("a".into(), 2)]);
+}

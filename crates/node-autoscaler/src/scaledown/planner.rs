@@ -436,7 +436,7 @@ pub fn scale_down(
     // Selection: removable nodes, empty first, within the budgets, group minimums and limits.
     let places = final_places(sim);
     let mut group_deletions = vec![0usize; snap.groups().len()];
-    let mut cores: i64 = snap.nodes().iter().map(|n| n.capacity.cpu).sum::<i64>() / 1000;
+    let mut cpu_milli: i64 = snap.nodes().iter().map(|n| n.capacity.cpu).sum();
     let mut memory: i64 = snap.nodes().iter().map(|n| n.capacity.memory).sum();
     let mut budget_total = cfg.max_scale_down_parallelism;
     let mut budget_drain = cfg.max_drain_parallelism;
@@ -468,7 +468,7 @@ pub fn scale_down(
                 blocking_pod: None,
                 detail: format!("node group {} is at its minimum size {}", group.id, group.min),
             }
-        } else if cores - node.capacity.cpu / 1000 < limits.min_cores
+        } else if cpu_milli - node.capacity.cpu < limits.min_cores.saturating_mul(1000)
             || memory - node.capacity.memory < limits.min_memory
         {
             NodeOutcome::Unremovable {
@@ -484,7 +484,7 @@ pub fn scale_down(
                 budget_drain -= 1;
             }
             group_deletions[gid] += 1;
-            cores -= node.capacity.cpu / 1000;
+            cpu_milli -= node.capacity.cpu;
             memory -= node.capacity.memory;
             let removal = removal(sim, &places, &node.name, &group.id, r, *u);
             let kind = removal.kind;

@@ -111,12 +111,12 @@ pub fn scale_up(sim: &mut Sim<'_>, cfg: &Config, now: Timestamp, seed: u64) -> S
 
     // Cluster totals, counting the nodes on their way.
     let nodes_total = sim.len();
-    let (mut cores, mut memory) = (0i64, 0i64);
+    // In millicores and bytes: the limits are whole cores, but templates may have fractions.
+    let (mut cpu_milli, mut memory) = (0i64, 0i64);
     for n in 0..sim.len() {
-        cores += sim.node(n).capacity.cpu;
-        memory += sim.node(n).capacity.memory;
+        cpu_milli = cpu_milli.saturating_add(sim.node(n).capacity.cpu);
+        memory = memory.saturating_add(sim.node(n).capacity.memory);
     }
-    let cores = cores / 1000;
 
     // Per class, the verdict of each group; per group, its option.
     let mut rejections: Vec<Vec<GroupVerdict>> = vec![Vec::new(); classes.len()];
@@ -152,8 +152,13 @@ pub fn scale_up(sim: &mut Sim<'_>, cfg: &Config, now: Timestamp, seed: u64) -> S
             limit = limit.min(left);
         }
         let t = &group.template.capacity;
-        let by_cores = if t.cpu >= 1000 {
-            ((cfg.limits.max_cores - cores).max(0) / (t.cpu / 1000)) as usize
+        let by_cores = if t.cpu > 0 {
+            (cfg.limits
+                .max_cores
+                .saturating_mul(1000)
+                .saturating_sub(cpu_milli)
+                .max(0)
+                / t.cpu) as usize
         } else {
             limit
         };
