@@ -7,10 +7,12 @@
 //! - [`validation`]: Kubernetes name rules (qualified names, DNS-1123 labels and subdomains, label
 //!   values) with upstream's messages.
 //! - [`conditions`]: status conditions that keep `lastTransitionTime` while their status holds.
+//! - [`duration`]: Go durations (`30s`, `1h30m`) as flags, annotations and `metav1.Duration` write them.
 //! - `testing` (feature `test-util`): builders for the objects tests need.
 
 pub mod clock;
 pub mod conditions;
+pub mod duration;
 pub mod pod;
 pub mod quantity;
 pub mod selector;

@@ -1,58 +1,29 @@
 //! Durations on the command line, written as Kubernetes flags write them: `5m`, `30s`, `1h30m`, `1.5m`.
 
 use jiff::SignedDuration;
+use swell_core::duration::{DurationError, parse_go_duration};
 
-/// Parses a Go-style duration (`300ms`, `30s`, `5m`, `1h30m`, `1.5h`); a bare `0` is zero.
+/// Parses a Go-style duration (`300ms`, `30s`, `5m`, `1h30m`, `1.5h`); a bare `0` is zero. Flags take
+/// no sign: a period or a window is never negative.
 pub fn parse(s: &str) -> Result<SignedDuration, String> {
     let input = s.trim();
-    if input == "0" {
-        return Ok(SignedDuration::ZERO);
-    }
     if input.is_empty() {
         return Err("empty duration: write it like 30s, 5m or 1h30m".to_string());
     }
-    let mut total_nanos: f64 = 0.0;
-    let mut rest = input;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_end == 0 {
-            return Err(format!("invalid duration {s:?}: expected a number at {rest:?}"));
+    if input.starts_with(['+', '-']) {
+        return Err(format!("invalid duration {s:?}: expected a number at {input:?}"));
+    }
+    parse_go_duration(input).map_err(|e| match e {
+        DurationError::Invalid(_) => {
+            format!("invalid duration {s:?}: expected a number with a unit, like 30s, 5m or 1h30m")
         }
-        let value: f64 = rest[..num_end]
-            .parse()
-            .map_err(|_| format!("invalid duration {s:?}: bad number"))?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_end];
-        rest = &rest[unit_end..];
-        let scale = match unit {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "" => {
-                return Err(format!(
-                    "invalid duration {s:?}: missing unit (ns, us, ms, s, m, h)"
-                ));
-            }
-            other => {
-                return Err(format!(
-                    "invalid duration {s:?}: unknown unit {other:?} (ns, us, ms, s, m, h)"
-                ));
-            }
-        };
-        total_nanos += value * scale;
-    }
-    if !total_nanos.is_finite() || total_nanos > i64::MAX as f64 {
-        return Err(format!("invalid duration {s:?}: too large"));
-    }
-    Ok(SignedDuration::from_nanos(total_nanos.round() as i64))
+        DurationError::MissingUnit(_) => {
+            format!("invalid duration {s:?}: missing unit (ns, us, ms, s, m, h)")
+        }
+        DurationError::UnknownUnit { unit, .. } => {
+            format!("invalid duration {s:?}: unknown unit {unit:?} (ns, us, ms, s, m, h)")
+        }
+    })
 }
 
 #[cfg(test)]

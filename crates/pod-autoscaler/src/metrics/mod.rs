@@ -259,7 +259,7 @@ pub fn resource_samples(
     }
     let mut out = Vec::with_capacity(items.len());
     for m in items {
-        let window = types::parse_go_duration(&m.window).ok_or_else(|| Error::InvalidValue {
+        let window = swell_core::duration::parse_go_duration(&m.window).map_err(|_| Error::InvalidValue {
             api: MetricsApi::Resource,
             what: "window",
             value: m.window.clone(),

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// `metrics.k8s.io/v1beta1` `PodMetricsList`.
@@ -139,91 +139,4 @@ pub struct ExternalMetricValue {
     pub window: Option<i64>,
     /// The value, a quantity string.
     pub value: String,
-}
-
-/// Parses a Go `time.Duration` string as `metav1.Duration` serializes it (`1h2m3.5s`, `300ms`,
-/// `-1.5s`, `0`). `None` when the text is not a Go duration.
-pub fn parse_go_duration(s: &str) -> Option<SignedDuration> {
-    let (negative, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(SignedDuration::ZERO);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total_nanos: i128 = 0;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(num_end);
-        if num.is_empty() || num == "." {
-            return None;
-        }
-        let unit_end = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_end);
-        let unit_nanos: i128 = match unit {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return None,
-        };
-        let (int_part, frac_part) = num.split_once('.').unwrap_or((num, ""));
-        let int: i128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().ok()?
-        };
-        let mut frac_nanos: i128 = 0;
-        let mut scale: i128 = 1;
-        for d in frac_part.chars() {
-            let digit = i128::from(d.to_digit(10)?);
-            if scale < 1_000_000_000_000_000_000 {
-                frac_nanos = frac_nanos * 10 + digit;
-                scale *= 10;
-            }
-        }
-        total_nanos = total_nanos
-            .checked_add(int.checked_mul(unit_nanos)?)?
-            .checked_add(frac_nanos * unit_nanos / scale)?;
-        rest = tail;
-    }
-    if negative {
-        total_nanos = -total_nanos;
-    }
-    let secs = i64::try_from(total_nanos / 1_000_000_000).ok()?;
-    let nanos = i32::try_from(total_nanos % 1_000_000_000).ok()?;
-    Some(SignedDuration::new(secs, nanos))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_durations_parse_as_metav1_writes_them() {
-        let cases = [
-            ("30s", Some(SignedDuration::from_secs(30))),
-            ("1m0s", Some(SignedDuration::from_secs(60))),
-            ("15.002s", Some(SignedDuration::from_millis(15_002))),
-            ("1h2m3s", Some(SignedDuration::from_secs(3723))),
-            ("300ms", Some(SignedDuration::from_millis(300))),
-            ("0", Some(SignedDuration::ZERO)),
-            ("-1.5s", Some(SignedDuration::from_millis(-1500))),
-            ("", None),
-            ("30", None),
-            ("1x", None),
-        ];
-        for (text, want) in cases {
-            assert_eq!(parse_go_duration(text), want, "{text}");
-        }
-    }
 }
