@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use crate::config::Config;
 use crate::plan::{GroupRejection, GroupVerdict, PodExplanation, PodOutcome, ScaleUp};
 use crate::scaleup::balance;
-use crate::scaleup::estimator;
+use crate::scaleup::estimator::{self, Estimate};
 use crate::scaleup::expander::{self, Choice, ExpansionOption};
 use crate::sim::{Sim, SimNodeId};
 use crate::snapshot::{GroupId, PodId};
@@ -38,8 +38,8 @@ pub struct ScaleUpResult {
     pub choice: Option<Choice>,
 }
 
-/// Decides one scale-up on `sim` (which it leaves with the pending pods that fit placed, and the
-/// chosen group's new nodes added).
+/// Decides one scale-up on `sim` (which it leaves with the pending pods that fit on registered and
+/// upcoming nodes placed; each group's estimate is rolled back).
 pub fn scale_up(sim: &mut Sim<'_>, cfg: &Config, now: Timestamp, seed: u64) -> ScaleUpResult {
     let snap = sim.snapshot();
     let up = &cfg.scale_up;
@@ -121,8 +121,9 @@ pub fn scale_up(sim: &mut Sim<'_>, cfg: &Config, now: Timestamp, seed: u64) -> S
     // Per class, the verdict of each group; per group, its option.
     let mut rejections: Vec<Vec<GroupVerdict>> = vec![Vec::new(); classes.len()];
     let mut options: Vec<ExpansionOption> = Vec::new();
+    // Aligned with `options`: the group and its estimate (made on the simulation, then rolled back).
     let mut option_groups: Vec<GroupId> = Vec::new();
-    let mut limited_classes: Vec<Vec<usize>> = Vec::new();
+    let mut estimates: Vec<Estimate> = Vec::new();
     for (gid, group) in snap.groups().iter().enumerate() {
         let reject_all = |rejections: &mut Vec<Vec<GroupVerdict>>, reason: GroupRejection| {
             for (c, r) in remaining.iter().enumerate() {
@@ -182,19 +183,8 @@ pub fn scale_up(sim: &mut Sim<'_>, cfg: &Config, now: Timestamp, seed: u64) -> S
                 reason: GroupRejection::Predicate(u.clone()),
             });
         }
-        let limited: Vec<usize> = (0..classes.len())
-            .filter(|c| {
-                !remaining[*c].is_empty()
-                    && !est.unfit.iter().any(|(u, _)| u == c)
-                    && est
-                        .placed
-                        .iter()
-                        .find(|(pc, _)| pc == c)
-                        .is_none_or(|(_, p)| p.len() < remaining[*c].len())
-            })
-            .collect();
         if est.pod_count() == 0 {
-            for &c in &limited {
+            for c in (0..classes.len()).filter(|&c| left_by_limit(&est, c, &remaining)) {
                 rejections[c].push(GroupVerdict {
                     group: group.id.clone(),
                     reason: GroupRejection::NodeLimitReached,
@@ -212,16 +202,14 @@ pub fn scale_up(sim: &mut Sim<'_>, cfg: &Config, now: Timestamp, seed: u64) -> S
             price_per_hour: group.price_per_hour,
         });
         option_groups.push(gid);
-        limited_classes.push(limited);
+        estimates.push(est);
     }
 
     let choice = expander::choose(&up.expander, &options, up.priorities.as_ref(), seed);
     if let Some(best) = choice.best {
         let gid = option_groups[best];
         let group = &snap.groups()[gid];
-        let limit = options[best].node_count;
-        // Place for real on the chosen group, so the plan's pods and nodes are in the simulation.
-        let est = estimator::estimate(sim, gid, &remaining, limit);
+        let est = &estimates[best];
         let mut triggered: Vec<PodId> = Vec::new();
         let mut placed_per_class = vec![0usize; classes.len()];
         for (c, pods) in &est.placed {
@@ -298,7 +286,7 @@ pub fn scale_up(sim: &mut Sim<'_>, cfg: &Config, now: Timestamp, seed: u64) -> S
                 if v.iter().any(|x| x.group == id) {
                     continue;
                 }
-                let reason = if og == gid || limited_classes[o].contains(&c) {
+                let reason = if og == gid || left_by_limit(&estimates[o], c, &remaining) {
                     GroupRejection::NodeLimitReached
                 } else {
                     GroupRejection::NotChosen {
@@ -333,6 +321,17 @@ pub fn scale_up(sim: &mut Sim<'_>, cfg: &Config, now: Timestamp, seed: u64) -> S
     result.choice = Some(choice);
     result.pods = explanations(sim, verdicts);
     result
+}
+
+/// Whether the estimate left some of class `c`'s pods without a node although they fit the group's
+/// template: the node limit stopped it.
+fn left_by_limit(est: &Estimate, c: usize, remaining: &[&[PodId]]) -> bool {
+    let placed = est
+        .placed
+        .iter()
+        .find(|(pc, _)| *pc == c)
+        .map_or(0, |(_, p)| p.len());
+    !remaining[c].is_empty() && !est.unfit.iter().any(|(uc, _)| *uc == c) && placed < remaining[c].len()
 }
 
 /// Verdicts in a stable order: by pod key.
