@@ -61,6 +61,16 @@ impl Refusal {
     }
 }
 
+impl From<Refusal> for NodeOutcome {
+    fn from(r: Refusal) -> NodeOutcome {
+        NodeOutcome::Unremovable {
+            reason: r.reason,
+            blocking_pod: r.blocking_pod,
+            detail: r.detail,
+        }
+    }
+}
+
 /// A node whose pods all found room.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Removable {
@@ -291,11 +301,6 @@ pub fn scale_down(
     let mut verdicts: Vec<Option<(f64, NodeOutcome)>> = vec![None; base];
     let mut candidates: Vec<Candidate> = Vec::new();
 
-    let refuse = |r: UnremovableReason, d: String| NodeOutcome::Unremovable {
-        reason: r,
-        blocking_pod: None,
-        detail: d,
-    };
     for (id, node) in snap.nodes().iter().enumerate() {
         let group = snap.group_of(id).map(|g| &snap.groups()[g]);
         let opts = group.map(|g| &g.options);
@@ -308,41 +313,41 @@ pub fn scale_down(
         // not autoscaled, unready with unready scale-down off, then the threshold (at or above it
         // is not underutilized, unready nodes included).
         let outcome = if let Some(until) = mem.unremovable_until.get(&node.name).filter(|&&t| t > now) {
-            Some(refuse(
+            Some(Refusal::new(
                 UnremovableReason::RecentlyUnremovable,
                 format!("found unremovable recently; rechecked at {until}"),
             ))
         } else if node.is_being_deleted() {
-            Some(refuse(
+            Some(Refusal::new(
                 UnremovableReason::CurrentlyBeingDeleted,
-                "the node is already being deleted".into(),
+                "the node is already being deleted",
             ))
         } else if node.scale_down_disabled {
-            Some(refuse(
+            Some(Refusal::new(
                 UnremovableReason::ScaleDownDisabledAnnotation,
-                "the node is annotated cluster-autoscaler.kubernetes.io/scale-down-disabled=true".into(),
+                "the node is annotated cluster-autoscaler.kubernetes.io/scale-down-disabled=true",
             ))
         } else if group.is_none() {
-            Some(refuse(
+            Some(Refusal::new(
                 UnremovableReason::NotAutoscaled,
-                "the node is in no autoscaled node group".into(),
+                "the node is in no autoscaled node group",
             ))
         } else if !node.ready && !cfg.unready_enabled {
-            Some(refuse(
+            Some(Refusal::new(
                 UnremovableReason::ScaleDownUnreadyDisabled,
-                "the node is unready".into(),
+                "the node is unready",
             ))
         } else if util.is_none() {
-            Some(refuse(
+            Some(Refusal::new(
                 UnremovableReason::UnexpectedError,
-                "the node's allocatable cpu or memory is zero".into(),
+                "the node's allocatable cpu or memory is zero",
             ))
         } else {
             let threshold = opts
                 .and_then(|o| o.scale_down_utilization_threshold)
                 .unwrap_or(cfg.utilization_threshold);
             if u >= threshold {
-                Some(refuse(
+                Some(Refusal::new(
                     UnremovableReason::NotUnderutilized,
                     format!("utilization {u:.3} is not below the threshold {threshold}"),
                 ))
@@ -351,7 +356,7 @@ pub fn scale_down(
             }
         };
         match outcome {
-            Some(o) => verdicts[id] = Some((u, o)),
+            Some(refusal) => verdicts[id] = Some((u, refusal.into())),
             None => candidates.push(Candidate {
                 node: id,
                 utilization: u,
@@ -409,14 +414,7 @@ pub fn scale_down(
                             now + cfg.unremovable_node_recheck_timeout,
                         );
                     }
-                    verdicts[c.node] = Some((
-                        c.utilization,
-                        NodeOutcome::Unremovable {
-                            reason: refusal.reason,
-                            blocking_pod: refusal.blocking_pod,
-                            detail: refusal.detail,
-                        },
-                    ));
+                    verdicts[c.node] = Some((c.utilization, refusal.into()));
                 }
             }
         }
@@ -463,19 +461,19 @@ pub fn scale_down(
         let outcome = if !running || removable_at > now {
             unneeded_outcome
         } else if group.target.saturating_sub(group_deletions[gid]) <= group.min {
-            NodeOutcome::Unremovable {
-                reason: UnremovableReason::NodeGroupMinSizeReached,
-                blocking_pod: None,
-                detail: format!("node group {} is at its minimum size {}", group.id, group.min),
-            }
+            Refusal::new(
+                UnremovableReason::NodeGroupMinSizeReached,
+                format!("node group {} is at its minimum size {}", group.id, group.min),
+            )
+            .into()
         } else if cpu_milli - node.capacity.cpu < limits.min_cores.saturating_mul(1000)
             || memory - node.capacity.memory < limits.min_memory
         {
-            NodeOutcome::Unremovable {
-                reason: UnremovableReason::MinimalResourceLimitExceeded,
-                blocking_pod: None,
-                detail: "removing it would take the cluster below --cores-total or --memory-total".into(),
-            }
+            Refusal::new(
+                UnremovableReason::MinimalResourceLimitExceeded,
+                "removing it would take the cluster below --cores-total or --memory-total",
+            )
+            .into()
         } else if budget_total == 0 || (!r.empty && budget_drain == 0) {
             unneeded_outcome
         } else {
