@@ -120,6 +120,13 @@ impl NodeBuilder {
 #[derive(Clone, Debug)]
 pub struct PodBuilder(Pod, SchedulingSpec);
 
+/// The empty scheduling spec, one `Arc` shared by every pod built without constraints (as the
+/// replicas of a workload share theirs after conversion).
+fn default_spec() -> Arc<SchedulingSpec> {
+    static DEFAULT: std::sync::OnceLock<Arc<SchedulingSpec>> = std::sync::OnceLock::new();
+    Arc::clone(DEFAULT.get_or_init(|| Arc::new(SchedulingSpec::default())))
+}
+
 /// A Running pod of 100m and 128 MiB owned by ReplicaSet `rs` in namespace `default`, unbound.
 pub fn pod(name: &str) -> PodBuilder {
     PodBuilder(
@@ -137,7 +144,7 @@ pub fn pod(name: &str) -> PodBuilder {
                 replicas: Some(3),
             }),
             labels: Labels::new(),
-            scheduling: Arc::new(SchedulingSpec::default()),
+            scheduling: default_spec(),
             volumes: Vec::new(),
             phase: PodPhase::Running,
             deletion_timestamp: None,
@@ -362,90 +369,32 @@ pub fn pdb(namespace: &str, name: &str, key: &str, value: &str, allowed: i32) ->
 pub mod scenarios {
     use super::*;
 
-    fn rs_owner(i: usize) -> Owner {
-        Owner {
-            kind: "ReplicaSet".into(),
-            name: format!("rs-{i}"),
-            uid: format!("uid-rs-{i}"),
-            exists: Some(true),
-            replicas: Some(1000),
-        }
-    }
-
-    fn bare_pod(name: String, cpu: i64, memory: i64, owner: Owner, spec: &Arc<SchedulingSpec>) -> Pod {
-        Pod {
-            namespace: "default".into(),
-            name,
-            node_name: None,
-            requests: Resources::cpu_mem(cpu, memory).with_pods(1),
-            priority: 0,
-            owner: Some(owner),
-            labels: Labels::new(),
-            scheduling: Arc::clone(spec),
-            volumes: Vec::new(),
-            phase: PodPhase::Pending,
-            deletion_timestamp: None,
-            termination_grace_seconds: 30,
-            created: t0(),
-            unschedulable: true,
-            scheduling_gated: false,
-            mirror: false,
-            safe_to_evict: SafeToEvict::Unset,
-            safe_to_evict_local_volumes: Vec::new(),
-            scale_up_delay: None,
-        }
-    }
-
-    fn bare_node(name: String, cpu: i64, memory: i64, pods: i64, group: Option<&str>) -> Node {
-        let alloc = Resources::cpu_mem(cpu, memory).with_pods(pods);
-        let mut labels = Labels::new();
-        labels.insert(LABEL_HOSTNAME.into(), name.clone());
-        Node {
-            name,
-            group: group.map(Into::into),
-            capacity: alloc.clone(),
-            allocatable: alloc,
-            labels,
-            taints: Vec::new(),
-            ready: true,
-            ready_transition: Some(t0()),
-            unschedulable: false,
-            created: t0(),
-            scale_down_disabled: false,
-        }
-    }
-
-    fn bound(mut p: Pod, node: &str) -> Pod {
-        p.node_name = Some(node.into());
-        p.phase = PodPhase::Running;
-        p.unschedulable = false;
-        p
-    }
-
     /// S1: no nodes; one group `s1` (min 0, max 3,000, target 0) of 1000m / 5000 / 100 pods; 50,000
     /// pending pods of 50m / 100 and 1,000 of 95m / 190. Expected: 2,595 nodes, 51,000 pods placed.
     pub fn s1() -> ClusterInput {
-        let spec = Arc::new(SchedulingSpec::default());
         let mut pods = Vec::with_capacity(51_000);
         for i in 0..50_000 {
-            pods.push(bare_pod(format!("small-{i}"), 50, 100, rs_owner(0), &spec));
+            pods.push(
+                pod(&format!("small-{i}"))
+                    .owner("ReplicaSet", "rs-0")
+                    .req(50, 100)
+                    .pending()
+                    .build(),
+            );
         }
         for i in 0..1_000 {
-            pods.push(bare_pod(format!("big-{i}"), 95, 190, rs_owner(1), &spec));
+            pods.push(
+                pod(&format!("big-{i}"))
+                    .owner("ReplicaSet", "rs-1")
+                    .req(95, 190)
+                    .pending()
+                    .build(),
+            );
         }
-        let template = bare_node("template-s1".into(), 1000, 5000, 100, Some("s1"));
+        let template = node("x").cpu_mem(1000, 5000).pods(100);
         ClusterInput {
             pods,
-            groups: vec![NodeGroup {
-                id: "s1".into(),
-                min: 0,
-                max: 3_000,
-                target: 0,
-                template,
-                price_per_hour: None,
-                backoff_until: None,
-                options: Default::default(),
-            }],
+            groups: vec![group("s1", template, 0, 3_000, 0)],
             ..ClusterInput::default()
         }
     }
@@ -454,25 +403,27 @@ pub mod scenarios {
     /// 12,000 pending pods of 1000m / 2,000,000. Expected: all 12,000 stay unschedulable. No node
     /// group can take them either (none is defined).
     pub fn s2() -> ClusterInput {
-        let spec = Arc::new(SchedulingSpec::default());
         let mut nodes = Vec::with_capacity(1_000);
         let mut pods = Vec::with_capacity(13_000);
         for i in 0..1_000 {
             let name = format!("s2-node-{i}");
-            pods.push(bound(
-                bare_pod(format!("running-{i}"), 1000, 200_000, rs_owner(0), &spec),
-                &name,
-            ));
-            nodes.push(bare_node(name, 2000, 200_000, 110, None));
+            pods.push(
+                pod(&format!("running-{i}"))
+                    .owner("ReplicaSet", "rs-0")
+                    .req(1000, 200_000)
+                    .on(&name)
+                    .build(),
+            );
+            nodes.push(node(&name).cpu_mem(2000, 200_000).build());
         }
         for i in 0..12_000 {
-            pods.push(bare_pod(
-                format!("pending-{i}"),
-                1000,
-                2_000_000,
-                rs_owner(1),
-                &spec,
-            ));
+            pods.push(
+                pod(&format!("pending-{i}"))
+                    .owner("ReplicaSet", "rs-1")
+                    .req(1000, 2_000_000)
+                    .pending()
+                    .build(),
+            );
         }
         ClusterInput {
             nodes,
@@ -485,7 +436,6 @@ pub mod scenarios {
     /// and 16 GiB x 2^(g mod 3)), 30 pods per node at 90% of cpu and 256 MiB each, `m` pending pods of
     /// 500m / 1 GiB in 10 ReplicaSets. Groups: min 0, max 100,000, target = their node count.
     pub fn s3(n: usize, k: usize, m: usize) -> ClusterInput {
-        let spec = Arc::new(SchedulingSpec::default());
         let shape = |g: usize| {
             let f = 1i64 << (g % 3);
             (4000 * f, 16 * GI * f)
@@ -497,37 +447,39 @@ pub mod scenarios {
             let (cpu, mem) = shape(g);
             let name = format!("s3-node-{i}");
             let per_pod = cpu * 9 / 10 / 30;
+            let owner = format!("rs-{}", 100 + i);
             for j in 0..30 {
-                pods.push(bound(
-                    bare_pod(
-                        format!("run-{i}-{j}"),
-                        per_pod,
-                        256 * MI,
-                        rs_owner(100 + i),
-                        &spec,
-                    ),
-                    &name,
-                ));
+                pods.push(
+                    pod(&format!("run-{i}-{j}"))
+                        .owner("ReplicaSet", &owner)
+                        .req(per_pod, 256 * MI)
+                        .on(&name)
+                        .build(),
+                );
             }
-            nodes.push(bare_node(name, cpu, mem, 110, Some(&format!("group-{g}"))));
+            nodes.push(node(&name).cpu_mem(cpu, mem).group(&format!("group-{g}")).build());
         }
         for i in 0..m {
-            pods.push(bare_pod(format!("pending-{i}"), 500, GI, rs_owner(i % 10), &spec));
+            let owner = format!("rs-{}", i % 10);
+            pods.push(
+                pod(&format!("pending-{i}"))
+                    .owner("ReplicaSet", &owner)
+                    .req(500, GI)
+                    .pending()
+                    .build(),
+            );
         }
         let groups = (0..k)
             .map(|g| {
                 let (cpu, mem) = shape(g);
-                let id = format!("group-{g}");
-                NodeGroup {
-                    template: bare_node(format!("template-{id}"), cpu, mem, 110, Some(&id)),
-                    id,
-                    min: 0,
-                    max: 100_000,
-                    target: (0..n).filter(|i| i % k == g).count(),
-                    price_per_hour: None,
-                    backoff_until: None,
-                    options: Default::default(),
-                }
+                let target = (0..n).filter(|i| i % k == g).count();
+                group(
+                    &format!("group-{g}"),
+                    node("x").cpu_mem(cpu, mem),
+                    0,
+                    100_000,
+                    target,
+                )
             })
             .collect();
         ClusterInput {
@@ -542,7 +494,6 @@ pub mod scenarios {
     /// of 256 MiB and 8000 x u / 30 millicores, u = 25% on the first 30% of the nodes and 70% on the
     /// rest. Expected with threshold 0.5 and unneeded time 0: the low 30% are removable.
     pub fn s4(n: usize) -> ClusterInput {
-        let spec = Arc::new(SchedulingSpec::default());
         let mut nodes = Vec::with_capacity(n);
         let mut pods = Vec::with_capacity(n * 30);
         let low = n * 3 / 10;
@@ -550,24 +501,19 @@ pub mod scenarios {
             let name = format!("s4-node-{i:05}");
             let u = if i < low { 25 } else { 70 };
             let per_pod = 8000 * u / 100 / 30;
+            let owner = format!("rs-{i}");
             for j in 0..30 {
-                pods.push(bound(
-                    bare_pod(format!("run-{i}-{j}"), per_pod, 256 * MI, rs_owner(i), &spec),
-                    &name,
-                ));
+                pods.push(
+                    pod(&format!("run-{i}-{j}"))
+                        .owner("ReplicaSet", &owner)
+                        .req(per_pod, 256 * MI)
+                        .on(&name)
+                        .build(),
+                );
             }
-            nodes.push(bare_node(name, 8000, 32 * GI, 110, Some("s4")));
+            nodes.push(node(&name).cpu_mem(8000, 32 * GI).group("s4").build());
         }
-        let groups = vec![NodeGroup {
-            id: "s4".into(),
-            min: 0,
-            max: 100_000,
-            target: n,
-            template: bare_node("template-s4".into(), 8000, 32 * GI, 110, Some("s4")),
-            price_per_hour: None,
-            backoff_until: None,
-            options: Default::default(),
-        }];
+        let groups = vec![group("s4", node("x").cpu_mem(8000, 32 * GI), 0, 100_000, n)];
         ClusterInput {
             nodes,
             pods,
