@@ -4,7 +4,6 @@
 //! cheap: the scheduling simulation compares these millions of times per plan. Extended resources
 //! (`nvidia.com/gpu`, hugepages, ...) ride in a small sorted list that is empty for most pods.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -141,22 +140,6 @@ impl Resources {
             r.set(name, v);
         }
         r
-    }
-
-    /// Builds resources from a k8s-openapi resource map. Quantities that do not parse count as zero
-    /// and are returned by name, so that the caller can report them.
-    pub fn from_k8s(
-        list: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
-    ) -> (Resources, Vec<String>) {
-        let mut r = Resources::default();
-        let mut bad = Vec::new();
-        for (name, q) in list {
-            match Quantity::parse(&q.0) {
-                Ok(q) => r.set(name, if name == CPU { q.milli_value() } else { q.value() }),
-                Err(_) => bad.push(name.clone()),
-            }
-        }
-        (r, bad)
     }
 
     /// Adds `other` in place (saturating: a broken object must not panic the planner).

@@ -159,11 +159,6 @@ impl<'s> Sim<'s> {
         self.template_daemonsets[group]
     }
 
-    /// Nodes added to a group so far.
-    pub fn added_to(&self, group: GroupId) -> usize {
-        self.added_per_group[group]
-    }
-
     /// Adds a copy of the group's template, with its DaemonSet pods' requests already used.
     pub fn add_node(&mut self, group: GroupId) -> SimNodeId {
         let id = self.used.len();
@@ -228,10 +223,5 @@ impl<'s> Sim<'s> {
                 }
             }
         }
-    }
-
-    /// Forgets the journal (the changes stay); keeps memory flat over long plans.
-    pub fn commit(&mut self) {
-        self.journal.clear();
     }
 }
