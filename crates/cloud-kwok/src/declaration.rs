@@ -38,8 +38,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::ConfigMap;
+use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
 use swell_core::quantity::Quantity;
 use swell_core::validation::{is_dns1123_label, is_qualified_name, is_valid_label_value};
 use swell_node_autoscaler::model::{LABEL_HOSTNAME, TaintEffect};
@@ -219,8 +219,7 @@ impl Declaration {
 }
 
 /// A valid group name: a DNS-1123 label of at most [`MAX_GROUP_NAME_LENGTH`] characters.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GroupName(String);
 
 impl GroupName {
@@ -282,12 +281,7 @@ fn unique_groups<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<GroupName, 
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut groups = BTreeMap::new();
-            while let Some(name) = map.next_key::<GroupName>()? {
-                if groups.contains_key(&name) {
-                    return Err(de::Error::custom(format!(
-                        "node group \"{name}\" is declared twice"
-                    )));
-                }
+            while let Some(name) = map.next_key_seed(NewName(&groups))? {
                 let spec = map.next_value::<GroupSpec>()?;
                 groups.insert(name, spec);
             }
@@ -295,6 +289,34 @@ fn unique_groups<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<GroupName, 
         }
     }
     d.deserialize_map(Groups)
+}
+
+/// A group name as a map key, refused when invalid or already declared. Checked while the key
+/// itself is read, so that the error points at the key's line.
+struct NewName<'a>(&'a BTreeMap<GroupName, GroupSpec>);
+
+impl<'de> de::DeserializeSeed<'de> for NewName<'_> {
+    type Value = GroupName;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<GroupName, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for NewName<'_> {
+    type Value = GroupName;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a node group name")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<GroupName, E> {
+        let name = GroupName::try_from(v.to_owned()).map_err(E::custom)?;
+        if self.0.contains_key(&name) {
+            return Err(E::custom(format!("node group \"{name}\" is declared twice")));
+        }
+        Ok(name)
+    }
 }
 
 /// One group: its bounds, its price and the template of its nodes.

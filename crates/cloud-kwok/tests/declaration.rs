@@ -157,19 +157,19 @@ fn each_kind_of_bad_input_is_refused_naming_the_group_the_field_and_the_line() {
             want: "nodeGroups: invalid node group name \"GPU_nodes\": a lowercase RFC 1123 label must consist \
                    of lower case alphanumeric characters or '-', and must start and end with an alphanumeric \
                    character (e.g. 'my-name',  or '123-abc', regex used for validation is \
-                   '[a-z0-9]([-a-z0-9]*[a-z0-9])?') at line 3 column 3",
+                   '[a-z0-9]([-a-z0-9]*[a-z0-9])?') at line 15 column 3",
         },
         Case {
             name: "a group name too long for its node names",
             text: good_with("  gpu:", &format!("  {}:", "g".repeat(58))),
             want: "nodeGroups: invalid node group name \"gggggggggggggggggggggggggggggggggggggggggggggggggggggggggg\": \
                    must be no more than 57 characters, so that node names <group>-<5 characters> fit the \
-                   hostname label at line 3 column 3",
+                   hostname label at line 15 column 3",
         },
         Case {
             name: "a group declared twice",
             text: format!("{GOOD}  small:\n    minSize: 0\n"),
-            want: "nodeGroups: node group \"small\" is declared twice at line 3 column 3",
+            want: "nodeGroups: node group \"small\" is declared twice at line 25 column 3",
         },
         Case {
             name: "minSize above maxSize",
