@@ -5,7 +5,7 @@
 //! YAML (file or ConfigMap) --declaration::parse--> Declaration (groups: bounds, price, template)
 //! Declaration + kube::Client --KwokProvider::new--> impl NodeGroupProvider
 //!     refresh: one LIST of the labelled nodes; set_target_size: POST nodes + PATCH their status;
-//!     delete_nodes: DELETE nodes
+//!     delete_nodes: DELETE nodes; heartbeat (without kwok): renew node conditions and Leases
 //! ```
 //!
 //! See `docs/kwok.md` for the declaration format and how to run it with kind and kwok.

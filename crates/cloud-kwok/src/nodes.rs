@@ -24,9 +24,10 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo, Taint};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as ApiQuantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference, Time};
 use serde_json::{Value, json};
 use swell_node_autoscaler::convert::{self, ConvertError, Converter};
 use swell_node_autoscaler::model::{self, LABEL_HOSTNAME};
@@ -139,6 +140,46 @@ pub fn status(spec: &GroupSpec, now: Timestamp) -> NodeStatus {
 /// The merge patch of the status subresource that makes a new node Ready at `now`.
 pub fn status_patch(spec: &GroupSpec, now: Timestamp) -> Value {
     json!({ "status": status(spec, now) })
+}
+
+/// The strategic merge patch of the status subresource that renews the conditions' heartbeats at
+/// `now` (merged by condition type, so their transition times stay).
+pub fn heartbeat_patch(now: Timestamp) -> Value {
+    let beat =
+        |type_: &str, status: &str| json!({"type": type_, "status": status, "lastHeartbeatTime": Time(now)});
+    json!({"status": {"conditions": [
+        beat("Ready", "True"),
+        beat("MemoryPressure", "False"),
+        beat("DiskPressure", "False"),
+        beat("PIDPressure", "False"),
+    ]}})
+}
+
+/// The node Lease a kubelet would hold for node `name` (`uid` makes the node its owner), renewed at
+/// `now` for 40 seconds.
+pub fn lease(name: &str, uid: Option<&str>, now: Timestamp) -> Lease {
+    Lease {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some("kube-node-lease".to_owned()),
+            owner_references: uid.map(|uid| {
+                vec![OwnerReference {
+                    api_version: "v1".to_owned(),
+                    kind: "Node".to_owned(),
+                    name: name.to_owned(),
+                    uid: uid.to_owned(),
+                    ..OwnerReference::default()
+                }]
+            }),
+            ..ObjectMeta::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some(name.to_owned()),
+            lease_duration_seconds: Some(40),
+            renew_time: Some(MicroTime(now)),
+            ..LeaseSpec::default()
+        }),
+    }
 }
 
 /// Whether the node reports a Ready condition at all: the provider wrote its status (or kwok did).

@@ -7,6 +7,8 @@
 //! set_target_size  up:   POST /api/v1/nodes, then PATCH /api/v1/nodes/<name>/status (merge), per node
 //!                  down: DELETE /api/v1/nodes/<name> for the surplus
 //! delete_nodes     DELETE /api/v1/nodes/<name> per node (404 = already gone), target lowered
+//! heartbeat        PATCH /api/v1/nodes/<name>/status (strategic) and the node's Lease, per node;
+//!                  only needed where no kwok controller keeps the nodes fresh
 //! ```
 //!
 //! **Target size.** There is no cloud to remember a desired size, so the provider keeps it in memory.
@@ -39,7 +41,9 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use jiff::Timestamp;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use swell_core::clock::Clock;
@@ -92,6 +96,7 @@ impl GroupState {
 #[derive(Clone, Debug)]
 struct Observed {
     name: String,
+    uid: Option<String>,
     created: Option<Timestamp>,
     deleting: bool,
     ready_reported: bool,
@@ -101,6 +106,7 @@ impl Observed {
     fn from_node(node: &Node) -> Option<Observed> {
         Some(Observed {
             name: node.metadata.name.clone()?,
+            uid: node.metadata.uid.clone(),
             created: node.metadata.creation_timestamp.as_ref().map(|t| t.0),
             deleting: node.metadata.deletion_timestamp.is_some(),
             ready_reported: nodes::has_ready_condition(node),
@@ -185,6 +191,7 @@ impl KwokProvider {
             .map_err(|err| api_error(operation, &format!("create node {name}"), err))?;
         let mut observed = Observed::from_node(&created).unwrap_or(Observed {
             name: name.clone(),
+            uid: None,
             created: None,
             deleting: false,
             ready_reported: false,
@@ -232,6 +239,48 @@ impl KwokProvider {
             }
             Err(err) => Err(api_error(operation, &format!("delete node {name}"), err)),
         }
+    }
+
+    /// Renews what a kubelet renews, for clusters where no kwok controller does it: each node's
+    /// condition heartbeats (a strategic merge patch of `status.conditions`, which merges by type and
+    /// keeps the transition times) and its Lease in `kube-node-lease` (created when missing, owned by
+    /// the node so that it goes with it). Without this or kwok, the node lifecycle controller marks
+    /// the nodes unreachable after its grace period (40 s by default). Call it every 10 s or so.
+    ///
+    /// Covers the nodes of the last refresh and those created since, not the ones being deleted; a
+    /// node gone meanwhile (404) is skipped. Every node is tried; the first error is returned.
+    pub async fn heartbeat(&self) -> Result<()> {
+        let operation = "renew the heartbeats of the kwok nodes";
+        let nodes: Vec<Observed> = self
+            .cache()
+            .values()
+            .flat_map(|s| s.active().cloned().collect::<Vec<_>>())
+            .collect();
+        let now = self.clock.now();
+        let leases: Api<Lease> = Api::namespaced(self.client.clone(), NODE_LEASE_NAMESPACE);
+        let mut first_error = None;
+        for node in nodes {
+            let name = node.name.as_str();
+            let status = nodes::heartbeat_patch(now);
+            let renewed = match self
+                .nodes()
+                .patch_status(name, &PatchParams::default(), &Patch::Strategic(&status))
+                .await
+            {
+                Ok(_) => renew_lease(&leases, &node, now).await,
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+                Err(err) => Err(api_error(
+                    operation,
+                    &format!("write the heartbeat of node {name}"),
+                    err,
+                )),
+            };
+            if let Err(err) = renewed {
+                tracing::warn!(node = %name, error = %err, "kwok node heartbeat failed");
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     fn set_target(&self, group: &str, target: usize) {
@@ -457,6 +506,36 @@ impl NodeGroupProvider for KwokProvider {
         }
         self.set_target(group, target.saturating_sub(lowered));
         result
+    }
+}
+
+/// Where kubelets keep their node Leases.
+const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
+
+/// Renews the node's Lease, creating it when it is missing.
+async fn renew_lease(leases: &Api<Lease>, node: &Observed, now: Timestamp) -> Result<()> {
+    let operation = "renew the heartbeats of the kwok nodes";
+    let name = node.name.as_str();
+    let renewal = nodes::lease(node.name.as_str(), node.uid.as_deref(), now);
+    let spec_only = Lease {
+        metadata: ObjectMeta::default(),
+        spec: renewal.spec.clone(),
+    };
+    match leases
+        .patch(name, &PatchParams::default(), &Patch::Merge(&spec_only))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => leases
+            .create(&PostParams::default(), &renewal)
+            .await
+            .map(|_| ())
+            .map_err(|err| api_error(operation, &format!("create the lease of node {name}"), err)),
+        Err(err) => Err(api_error(
+            operation,
+            &format!("renew the lease of node {name}"),
+            err,
+        )),
     }
 }
 

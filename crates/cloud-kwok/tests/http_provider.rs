@@ -57,7 +57,7 @@ fn provider(api: &ScriptedApi) -> KwokProvider {
 fn node(name: &str, group: &str, created: &str, ready: bool, deleting: bool) -> Value {
     let mut v = json!({
         "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "creationTimestamp": created, "resourceVersion": "5",
+        "metadata": {"name": name, "uid": format!("uid-{name}"), "creationTimestamp": created, "resourceVersion": "5",
                      "labels": {SELECTOR: group, "kubernetes.io/hostname": name},
                      "annotations": {"kwok.x-k8s.io/node": "fake"}},
         "spec": {"providerID": format!("kwok://{group}/{name}")},
@@ -633,4 +633,93 @@ async fn a_missing_configmap_or_key_or_a_malformed_one_is_a_clear_error() {
         "{err}"
     );
     api.verify();
+}
+
+const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+
+#[tokio::test]
+async fn a_heartbeat_renews_conditions_and_leases_of_the_nodes_not_being_deleted() {
+    let api = ScriptedApi::new();
+    expect_list(
+        &api,
+        vec![
+            node("small-a", "small", T0, true, false),
+            node("small-b", "small", T0, true, false),
+            node("small-c", "small", T0, true, true),
+            node("big-a", "big", T0, true, false),
+        ],
+    );
+    for name in ["small-a", "small-b", "big-a"] {
+        api.expect(Method::PATCH, &format!("{NODES}/{name}/status"))
+            .reply_json(200, node(name, "small", T0, true, false));
+    }
+    api.expect(Method::PATCH, &format!("{LEASES}/small-a"))
+        .reply_with(|req| Reply::json(200, with_resource_version(req.json(), "3")));
+    api.expect(Method::PATCH, &format!("{LEASES}/big-a"))
+        .reply_with(|req| Reply::json(200, with_resource_version(req.json(), "3")));
+    api.expect(Method::PATCH, &format!("{LEASES}/small-b"))
+        .reply(Reply::not_found("leases.coordination.k8s.io", "small-b"));
+    api.expect(Method::POST, LEASES)
+        .reply_with(|req| Reply::json(201, with_resource_version(req.json(), "1")));
+    let p = provider(&api);
+    p.refresh().await.unwrap();
+    p.heartbeat().await.unwrap();
+    api.verify();
+
+    let status = &api.requests_to(&Method::PATCH, "/api/v1/nodes/small-a/status")[0];
+    assert_eq!(
+        status.content_type.as_deref(),
+        Some("application/strategic-merge-patch+json"),
+        "conditions merged by type, so their transition times stay"
+    );
+    let conditions = status.json()["status"]["conditions"].clone();
+    assert_eq!(
+        conditions[0],
+        json!({"type": "Ready", "status": "True", "lastHeartbeatTime": T0})
+    );
+    assert_eq!(conditions.as_array().unwrap().len(), 4);
+
+    let renewal = api.requests_to(&Method::PATCH, &format!("{LEASES}/small-a"))[0].json();
+    assert_eq!(renewal["spec"]["renewTime"], "2026-01-01T00:00:00.000000Z");
+    assert_eq!(renewal["spec"]["holderIdentity"], "small-a");
+
+    let created = api.requests_to(&Method::POST, LEASES)[0].json();
+    assert_eq!(created["metadata"]["name"], "small-b");
+    assert_eq!(
+        created["metadata"]["ownerReferences"],
+        json!([{"apiVersion": "v1", "kind": "Node", "name": "small-b", "uid": "uid-small-b"}]),
+        "the lease goes with its node"
+    );
+    assert_eq!(created["spec"]["leaseDurationSeconds"], 40);
+    assert!(
+        api.requests_to(&Method::PATCH, "/api/v1/nodes/small-c/status")
+            .is_empty(),
+        "a node being deleted gets no heartbeat"
+    );
+}
+
+#[tokio::test]
+async fn a_heartbeat_skips_a_node_gone_meanwhile_and_reports_a_failed_one() {
+    let api = ScriptedApi::new();
+    expect_list(
+        &api,
+        vec![
+            node("small-a", "small", T0, true, false),
+            node("small-b", "small", T0, true, false),
+        ],
+    );
+    api.expect(Method::PATCH, "/api/v1/nodes/small-a/status")
+        .reply(Reply::not_found("nodes", "small-a"));
+    api.expect(Method::PATCH, "/api/v1/nodes/small-b/status")
+        .reply(Reply::status(429, "TooManyRequests", "slow down"));
+    let p = provider(&api);
+    p.refresh().await.unwrap();
+    let err = p.heartbeat().await.unwrap_err();
+    api.verify();
+    assert_eq!(err.class, ErrorClass::Throttled);
+    assert_eq!(
+        err.to_string(),
+        "failed to renew the heartbeats of the kwok nodes: failed to write the heartbeat of node small-b: \
+         slow down (429)"
+    );
 }
