@@ -1,0 +1,3 @@
+//! Placeholder replaced below.
+#![allow(clippy::expect_used, missing_docs)]
+fn main() {}
