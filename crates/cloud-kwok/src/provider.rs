@@ -65,8 +65,8 @@ pub struct KwokProvider {
     clock: Arc<dyn Clock>,
     suffixes: Mutex<SuffixGenerator>,
     cache: Mutex<BTreeMap<String, GroupState>>,
-    /// Serializes the calls that write (set_target_size, delete_nodes), so that two of them never
-    /// compute their work from the same cached state.
+    /// Serializes refresh and the calls that write (set_target_size, delete_nodes), so that no write
+    /// computes its work from a state another one is changing, and no LIST misses a node being made.
     writing: tokio::sync::Mutex<()>,
 }
 
