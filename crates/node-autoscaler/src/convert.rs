@@ -576,6 +576,41 @@ pub fn template_from_node(node: &model::Node, group: &str) -> model::Node {
     template
 }
 
+/// What in a pod's spec the scheduling simulation does not model, in words for its explanation: a
+/// verdict on such a pod may differ from the scheduler's, and the explanation says so instead of
+/// guessing. Empty for a pod the simulation models fully.
+pub fn unmodelled(pod: &K8sPod) -> Vec<String> {
+    let Some(spec) = pod.spec.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let hard_spread = spec
+        .topology_spread_constraints
+        .iter()
+        .flatten()
+        .filter(|c| c.when_unsatisfiable == "DoNotSchedule")
+        .count();
+    if hard_spread > 0 {
+        out.push(format!(
+            "spec.topologySpreadConstraints: {hard_spread} constraint(s) with whenUnsatisfiable: DoNotSchedule are not \
+             simulated; the scheduler may refuse a node the simulation accepted"
+        ));
+    }
+    if spec.resource_claims.as_ref().is_some_and(|c| !c.is_empty()) {
+        out.push("spec.resourceClaims: dynamic resource allocation is not simulated".into());
+    }
+    if let Some(name) = spec
+        .scheduler_name
+        .as_deref()
+        .filter(|n| *n != "default-scheduler")
+    {
+        out.push(format!(
+            "spec.schedulerName: {name:?} is not the default scheduler, whose filters the simulation reproduces"
+        ));
+    }
+    out
+}
+
 /// The taints CA's `SanitizeTaints` drops from a template node (without the flag-configured ones).
 fn is_sanitized_taint(key: &str) -> bool {
     const CONDITION_TAINTS: [&str; 11] = [

@@ -16,6 +16,8 @@
 //! Nothing here reads a clock or a random source: `now` and the seed are parameters.
 
 pub mod config;
+#[cfg(feature = "controller")]
+pub mod controller;
 pub mod convert;
 pub mod decide;
 pub mod explain;

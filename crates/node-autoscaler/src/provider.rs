@@ -14,7 +14,7 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use crate::model::Node;
+use crate::model::{GroupOptions, Node};
 
 /// What kind of failure a provider error is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -142,6 +142,13 @@ pub trait NodeGroupProvider: Send + Sync {
 
     /// Sets the group's target size. Idempotent: setting the same size twice is one change.
     fn set_target_size(&self, group: &str, size: usize) -> impl Future<Output = Result<()>> + Send;
+
+    /// The group's option overrides (CA's per-group `autoscaling-options`), as of the last refresh.
+    /// Providers without per-group options keep the default: none.
+    fn group_options(&self, group: &str) -> GroupOptions {
+        let _ = group;
+        GroupOptions::default()
+    }
 
     /// Deletes the instances behind these provider ids and lowers the target by as many. Not
     /// idempotent: callers must not retry a call that may have succeeded without refreshing first.
