@@ -3,10 +3,12 @@ CARGO ?= cargo
 
 .PHONY: test lint fmt bench build doc e2e
 
-## test: every test of the workspace (unit, table, property, doc tests)
+## test: every test of the workspace (unit, table, property, doc tests). The AWS provider's tests run
+## against moto, which scripts/moto.sh installs (under target/moto) and starts for the run, then stops.
 test:
-	$(CARGO) test --workspace --all-targets
-	$(CARGO) test --workspace --doc
+	@moto=$$(scripts/moto.sh start) || exit 1; eval "$$moto"; status=0; \
+	$(CARGO) test --workspace --all-targets && $(CARGO) test --workspace --doc || status=$$?; \
+	if [ -n "$${SWELL_MOTO_STARTED:-}" ]; then scripts/moto.sh stop; fi; exit $$status
 
 ## lint: formatting, clippy and rustdoc (broken doc links) with warnings as errors
 lint:

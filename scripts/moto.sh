@@ -3,7 +3,8 @@
 #
 #   scripts/moto.sh install   create the virtual environment and install moto[server] (once)
 #   scripts/moto.sh start     install if needed, start moto_server on 127.0.0.1 in the background unless
-#                             ours already answers, and print `export SWELL_MOTO_ENDPOINT=...`
+#                             ours already answers, and print `export SWELL_MOTO_ENDPOINT=...` (plus
+#                             SWELL_MOTO_STARTED=1 when this call started it)
 #   scripts/moto.sh endpoint  print the endpoint URL
 #   scripts/moto.sh stop      stop the server this script started (by its recorded pid)
 #
@@ -57,7 +58,8 @@ start() {
   echo $! >"$pidfile"
   for _ in $(seq 1 100); do
     if answers; then
-      echo "export SWELL_MOTO_ENDPOINT=$endpoint"
+      # SWELL_MOTO_STARTED tells a caller (make test) that it started moto and should stop it.
+      echo "export SWELL_MOTO_ENDPOINT=$endpoint SWELL_MOTO_STARTED=1"
       return 0
     fi
     if ! ours_running; then
