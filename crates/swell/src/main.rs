@@ -13,6 +13,7 @@ use swell_pod_autoscaler::policy::{ControllerConfig, HpaPolicy};
 mod duration;
 mod hpa_decide;
 mod pod_autoscaler;
+mod simulate;
 
 /// Kubernetes autoscalers that explain every decision.
 #[derive(Debug, Parser)]
@@ -33,6 +34,9 @@ enum Command {
     /// Explain a decision for a person.
     #[command(subcommand)]
     Explain(ExplainCommand),
+    /// Run a scenario (scenarios/*.yaml) through a simulated cluster and cloud with the real
+    /// decision cores of both autoscalers; print the summary, write an HTML report, or compare two.
+    Simulate(Box<simulate::SimulateArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +141,7 @@ fn main() -> ExitCode {
             .and_then(|cfg| read_input(&args.file).and_then(|text| hpa_decide::run(&text, &cfg, args.json))),
         Command::PodAutoscaler(args) => pod_autoscaler::run(args),
         Command::Explain(ExplainCommand::Hpa(args)) => pod_autoscaler::explain(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     match result {
         Ok(out) => {
