@@ -568,83 +568,115 @@ impl fmt::Display for FieldPath {
 }
 
 /// The 1-based line of a field in block-style YAML (`a: / - b: / c: ...`), or of its nearest
-/// ancestor found. Flow-style mappings on one line (`{min: 1, max: 2}`) resolve to that line.
+/// ancestor found. A flow-style value on one line (`{min: 1, max: 2}`) resolves to that line.
 pub fn locate(text: &str, path: &[Seg]) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
-    // (first line, last line exclusive, indentation of the block's keys or items)
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let blank = |l: &str| {
+        let t = l.trim_start();
+        t.is_empty() || t.starts_with('#')
+    };
+    // The block being searched: lines [from, to), whose keys sit at column `col` (for a sequence
+    // item, the column after its "- ").
     let (mut from, mut to) = (0usize, lines.len());
     let mut found = None;
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    let content = |l: &str| {
-        let t = l.trim_start();
-        t.strip_prefix("- ").map_or(t, str::trim_start).to_string()
-    };
     for seg in path {
-        let body: Vec<usize> = (from..to)
-            .filter(|&i| {
-                let t = lines[i].trim_start();
-                !t.is_empty() && !t.starts_with('#')
-            })
-            .collect();
-        let Some(&first) = body.first() else { break };
-        let base = body.iter().map(|&i| indent(lines[i])).min().unwrap_or(0);
+        let Some(first) = (from..to).find(|&i| !blank(lines[i])) else { break };
         let hit = match seg {
-            Seg::Key(k) => body.iter().copied().find(|&i| {
-                let key_indent = indent(lines[i])
-                    + if lines[i].trim_start().starts_with("- ") {
-                        lines[i].trim_start().len() - content(lines[i]).len()
-                    } else {
-                        0
-                    };
-                (key_indent == base || (i == first && key_indent >= base))
-                    && content(lines[i]).starts_with(&format!("{k}:"))
-                    || (lines[i].contains('{') && lines[i].contains(&format!("{k}:")))
-            }),
-            Seg::Index(n) => body
-                .iter()
-                .copied()
-                .filter(|&i| indent(lines[i]) == base && lines[i].trim_start().starts_with('-'))
-                .nth(*n),
+            Seg::Key(k) => {
+                let col = key_column(lines[first]);
+                let needle = format!("{k}:");
+                (from..to).find(|&i| {
+                    !blank(lines[i])
+                        && key_column(lines[i]) == col
+                        && lines[i][col..].starts_with(&needle)
+                })
+            }
+            Seg::Index(n) => {
+                let col = indent(lines[first]);
+                (from..to)
+                    .filter(|&i| indent(lines[i]) == col && lines[i].trim_start().starts_with('-'))
+                    .nth(*n)
+            }
         };
-        let Some(line) = hit else { break };
-        found = Some(line + 1);
-        // The child block: the rest of this line's item and the lines indented deeper.
-        let own = indent(lines[line]);
-        let end = (line + 1..to)
-            .find(|&i| {
-                let t = lines[i].trim_start();
-                !t.is_empty() && !t.starts_with('#') && indent(lines[i]) <= own
-            })
-            .unwrap_or(to);
+        let Some(j) = hit else { break };
+        found = Some(j + 1);
+        let own = indent(lines[j]);
         match seg {
             Seg::Index(_) => {
-                // The item's keys: this line (after "- ") and the deeper lines.
-                from = line;
-                to = end;
-                if lines[line].trim_start().starts_with("- ") {
-                    // Treat the item's first line as part of the block at the item's key indent.
-                    from = line;
-                }
+                // The item: its first line (after "- ") and the lines until the next item.
+                let end = (j + 1..to)
+                    .find(|&i| !blank(lines[i]) && indent(lines[i]) <= own)
+                    .unwrap_or(to);
+                (from, to) = (j, end);
             }
             Seg::Key(_) => {
-                from = line + 1;
-                to = end;
-                if content(lines[line]).contains('{') || content(lines[line]).contains('[') {
-                    from = line;
-                    to = line + 1;
+                let col = key_column(lines[j]);
+                let rest = lines[j][col..].split_once(':').map_or("", |(_, v)| v.trim());
+                if !rest.is_empty() && !rest.starts_with('#') {
+                    // An inline value: whatever is below lives on this line.
+                    return found;
                 }
+                let end = (j + 1..to)
+                    .find(|&i| {
+                        !blank(lines[i])
+                            && (indent(lines[i]) < col
+                                || (indent(lines[i]) == col && !lines[i].trim_start().starts_with('-')))
+                    })
+                    .unwrap_or(to);
+                (from, to) = (j + 1, end);
             }
         }
     }
     found
 }
 
+/// The column where a line's key starts (after the indentation and any "- ").
+fn key_column(line: &str) -> usize {
+    let mut col = line.len() - line.trim_start().len();
+    while line[col..].starts_with('-') && line[col + 1..].starts_with(' ') {
+        col += 1;
+        col += line[col..].len() - line[col..].trim_start().len();
+    }
+    col
+}
+
+/// For a parse error whose message quotes the refused value (`cpu "500x" is not a quantity`),
+/// the first line at or after the reported one holding that value, and its key.
+fn refine(text: &str, message: &str) -> Option<(usize, String)> {
+    let reported: usize = match message.rsplit_once(" at line ") {
+        Some((_, at)) => at.split(' ').next()?.parse().ok()?,
+        None => 1,
+    };
+    let value = message.split('"').nth(1)?;
+    let (i, line) = text
+        .lines()
+        .enumerate()
+        .skip(reported.saturating_sub(1))
+        .find(|(_, l)| l.contains(value))?;
+    let col = key_column(line);
+    let key = line[col..].split_once(':')?.0.trim().to_string();
+    Some((i + 1, key))
+}
+
 impl Scenario {
     /// Parses and validates a scenario. `file` names it in messages.
     pub fn parse(text: &str, file: &str) -> Result<Scenario, Error> {
-        let s: Scenario = serde_yaml_ng::from_str(text).map_err(|e| Error::Parse {
-            file: file.to_string(),
-            message: e.to_string(),
+        let s: Scenario = serde_yaml_ng::from_str(text).map_err(|e| {
+            let mut message = e.to_string();
+            // serde_yaml_ng places a refused leaf value at its mapping's first line and names the
+            // mapping; name the field and its own line instead.
+            if let Some((line, key)) = refine(text, &message) {
+                let what = message.rsplit_once(" at line ").map_or(message.as_str(), |(w, _)| w);
+                message = match what.split_once(": ") {
+                    Some((path, what)) if !path.contains(' ') => format!("{path}.{key}: {what} at line {line}"),
+                    _ => format!("{key}: {what} at line {line}"),
+                };
+            }
+            Error::Parse {
+                file: file.to_string(),
+                message,
+            }
         })?;
         s.validate().map_err(|(path, message)| Error::Invalid {
             file: file.to_string(),
