@@ -1,9 +1,10 @@
 //! The narrow view of the Auto Scaling API that the provider needs, in the crate's own terms.
 //!
 //! [`AsgApi`] has one method per call the provider makes (describe groups, set desired capacity,
-//! terminate an instance, describe scaling activities, describe launch configurations). The real
-//! implementation is [`crate::sdk::SdkAsgApi`], the only code that touches the AWS SDK; the provider's
-//! logic is tested against a fake of this trait that records calls and injects errors.
+//! terminate an instance, describe scaling activities, describe launch configurations and launch
+//! templates). The real implementation is [`crate::sdk::SdkAsgApi`], the only code that touches the
+//! AWS SDK; the provider's logic is tested against a fake of this trait that records calls and
+//! injects errors.
 //!
 //! Everything here is plain data: the SDK's types stop at the `sdk` module, and every SDK error
 //! arrives as an [`ApiError`] already classified.
@@ -162,6 +163,13 @@ pub trait AsgApi: Send + Sync {
         &self,
         group: &str,
     ) -> impl Future<Output = ApiResult<Vec<Activity>>> + Send;
+
+    /// The instance type a launch template version sets (EC2 `DescribeLaunchTemplateVersions`);
+    /// `None` when it sets none (attribute-based instance selection).
+    fn describe_launch_template_instance_type(
+        &self,
+        template: &LaunchTemplateRef,
+    ) -> impl Future<Output = ApiResult<Option<String>>> + Send;
 
     /// The named launch configurations (missing ones are absent from the answer).
     fn describe_launch_configurations(

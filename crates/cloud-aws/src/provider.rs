@@ -3,6 +3,7 @@
 //! ```text
 //! refresh:  describe groups (one query per auto-discovery spec, one for the --nodes names)
 //!           -> describe launch configurations not seen before (they never change)
+//!           -> describe launch template versions (EC2; numbered ones once, $Latest/$Default every 10 min)
 //!           -> describe scaling activities of groups whose desired capacity exceeds their instances
 //!           -> one new cache: groups, instances (providerID aws:///<zone>/<id>), templates, options
 //! reads:    from that cache (node_groups, node_group_for_node, template, instances)
@@ -41,6 +42,45 @@ use crate::template::{
 
 /// The id prefix of placeholder instances (Cluster Autoscaler's).
 pub const PLACEHOLDER_PREFIX: &str = "i-placeholder";
+
+/// How long the instance type of a `$Latest` or `$Default` launch template version is cached (a
+/// numbered version never changes and is cached for good).
+pub const LAUNCH_TEMPLATE_TTL: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
+/// What this refresh could not describe, by launch configuration name or [`lt_key`].
+#[derive(Debug, Default)]
+struct Failures {
+    launch_configurations: Option<ApiError>,
+    launch_templates: HashMap<String, ApiError>,
+}
+
+/// The launch template a group's instance type comes from, when neither an override of its mixed
+/// instances policy nor a launch configuration gives it.
+fn launch_template_of(g: &AsgGroup) -> Option<&LaunchTemplateRef> {
+    if g.launch_configuration.is_some() {
+        return None;
+    }
+    match &g.mixed_instances {
+        Some(m) if !m.override_types.is_empty() => None,
+        Some(m) => m.launch_template.as_ref(),
+        None => g.launch_template.as_ref(),
+    }
+}
+
+/// The cache key of a launch template version.
+fn lt_key(lt: &LaunchTemplateRef) -> String {
+    format!(
+        "{}@{}",
+        lt.id.as_deref().or(lt.name.as_deref()).unwrap_or("?"),
+        lt.version.as_deref().unwrap_or("$Default")
+    )
+}
+
+/// Whether a cached launch template answer is still good at `now`.
+fn lt_fresh(lt: &LaunchTemplateRef, described: Timestamp, now: Timestamp) -> bool {
+    let numbered = lt.version.as_deref().is_some_and(|v| v.parse::<u64>().is_ok());
+    numbered || now.duration_since(described) < LAUNCH_TEMPLATE_TTL
+}
 
 /// The provider id of an instance: `aws:///<zone>/<instance-id>`.
 pub fn provider_id(zone: &str, instance_id: &str) -> String {
@@ -109,6 +149,8 @@ struct State {
     last_size_change: HashMap<String, Timestamp>,
     /// Launch configuration name to instance type (launch configurations are immutable).
     launch_configurations: HashMap<String, String>,
+    /// Launch template version (see [`lt_key`]) to its instance type and when it was described.
+    launch_templates: HashMap<String, (Option<String>, Timestamp)>,
     /// The instance type last seen on each group's instances.
     seen_types: HashMap<String, String>,
     /// Option tags ignored per group, to warn once per change.
@@ -265,23 +307,27 @@ fn describe_lt(lt: Option<&LaunchTemplateRef>) -> String {
                 lt.version.as_deref().unwrap_or("$Default")
             )
         }
-        None => "no launch configuration or template".into(),
+        None => "no launch template".into(),
     }
 }
 
-/// Where a group's instance type comes from, in Cluster Autoscaler's order; then what Swell can
-/// read without EC2 for a launch template.
+/// Where a group's instance type comes from, in Cluster Autoscaler's order: the first override of
+/// a mixed instances policy, the launch configuration, the launch template; when the launch
+/// template cannot tell (EC2 failed, or it sets no type), the instance-type label tag, then what
+/// the group's instances run or last ran.
 fn resolve_instance_type(
     g: &AsgGroup,
-    launch_configurations: &HashMap<String, String>,
-    lc_error: Option<&ApiError>,
-    seen: Option<&String>,
+    state: &State,
+    failures: &Failures,
 ) -> std::result::Result<Option<String>, (ErrorClass, String)> {
     if let Some(first) = g.mixed_instances.as_ref().and_then(|m| m.override_types.first()) {
         return Ok(Some(first.clone()));
     }
     if let Some(lc) = &g.launch_configuration {
-        return match (launch_configurations.get(lc), lc_error) {
+        return match (
+            state.launch_configurations.get(lc),
+            &failures.launch_configurations,
+        ) {
             (Some(t), _) => Ok(Some(t.clone())),
             (None, Some(e)) => Err((
                 e.class,
@@ -293,8 +339,13 @@ fn resolve_instance_type(
             )),
         };
     }
-    // A launch template's instance type needs EC2's DescribeLaunchTemplateVersions, which this
-    // provider does not call (docs/aws.md): the label tag, then what the instances run.
+    let lt = launch_template_of(g);
+    if let Some(Some(t)) = lt
+        .and_then(|lt| state.launch_templates.get(&lt_key(lt)))
+        .map(|(t, _)| t)
+    {
+        return Ok(Some(t.clone()));
+    }
     if let Ok(labels) = labels_from_tags(&g.tags)
         && let Some(t) = labels.get(LABEL_INSTANCE_TYPE)
     {
@@ -303,7 +354,16 @@ fn resolve_instance_type(
     if let Some(t) = g.instances.iter().find_map(|i| i.instance_type.clone()) {
         return Ok(Some(t));
     }
-    Ok(seen.cloned())
+    if let Some(t) = state.seen_types.get(&g.name) {
+        return Ok(Some(t.clone()));
+    }
+    match lt.and_then(|lt| failures.launch_templates.get(&lt_key(lt))) {
+        // The resource tags can still make a template.
+        Some(e) if !tags_give_cpu_and_memory(&g.tags) => {
+            Err((e.class, format!("failed to describe {}: {e}", describe_lt(lt))))
+        }
+        _ => Ok(None),
+    }
 }
 
 impl<A: AsgApi> AwsProvider<A> {
@@ -312,7 +372,7 @@ impl<A: AsgApi> AwsProvider<A> {
         g: &AsgGroup,
         (min, max): (usize, usize),
         state: &mut State,
-        lc_error: Option<&ApiError>,
+        failures: &Failures,
         unfulfilled: Option<&Activity>,
         now: Timestamp,
     ) -> Group {
@@ -346,7 +406,7 @@ impl<A: AsgApi> AwsProvider<A> {
         if let Some(t) = g.instances.iter().find_map(|i| i.instance_type.clone()) {
             state.seen_types.insert(g.name.clone(), t);
         }
-        let template = self.template_for(g, state, lc_error, now);
+        let template = self.template_for(g, state, failures, now);
         let options = match options_from_tags(&g.tags) {
             Ok((options, ignored)) => {
                 if !ignored.is_empty() && state.ignored_options.get(&g.name) != Some(&ignored) {
@@ -376,15 +436,10 @@ impl<A: AsgApi> AwsProvider<A> {
         &self,
         g: &AsgGroup,
         state: &State,
-        lc_error: Option<&ApiError>,
+        failures: &Failures,
         now: Timestamp,
     ) -> std::result::Result<Node, (ErrorClass, String)> {
-        let type_name = resolve_instance_type(
-            g,
-            &state.launch_configurations,
-            lc_error,
-            state.seen_types.get(&g.name),
-        )?;
+        let type_name = resolve_instance_type(g, state, failures)?;
         let zone = g.zones.first().map(String::as_str);
         let region = self.region.as_deref().or_else(|| zone.and_then(region_of_zone));
         let known = type_name
@@ -399,19 +454,21 @@ impl<A: AsgApi> AwsProvider<A> {
                      k8s.io/cluster-autoscaler/node-template/resources/cpu and .../memory",
                     g.name
                 ),
-                None => format!(
-                    "cannot tell the instance type of group {}: it uses {}, whose instance type needs EC2's \
-                     DescribeLaunchTemplateVersions, which Swell does not call; tag the group with \
-                     k8s.io/cluster-autoscaler/node-template/label/node.kubernetes.io/instance-type=<type> \
-                     (or .../resources/cpu and .../memory)",
-                    g.name,
-                    describe_lt(
-                        g.launch_template.as_ref().or(g
-                            .mixed_instances
-                            .as_ref()
-                            .and_then(|m| m.launch_template.as_ref()))
+                None => {
+                    let why = match launch_template_of(g) {
+                        Some(lt) => format!(
+                            "{} sets none (attribute-based instance selection is not supported)",
+                            describe_lt(Some(lt))
+                        ),
+                        None => "it names no launch configuration or template".into(),
+                    };
+                    format!(
+                        "cannot tell the instance type of group {}: {why}; tag the group with \
+                         k8s.io/cluster-autoscaler/node-template/label/node.kubernetes.io/instance-type=<type> \
+                         (or .../resources/cpu and .../memory)",
+                        g.name
                     )
-                ),
+                }
             };
             return Err((ErrorClass::Fatal, message));
         }
@@ -454,13 +511,46 @@ impl<A: AsgApi> NodeGroupProvider for AwsProvider<A> {
             names.dedup();
             names
         };
-        let (lcs, lc_error) = match self.api.describe_launch_configurations(&unknown_lcs).await {
-            Ok(lcs) => (lcs, None),
+        let mut failures = Failures::default();
+        let lcs = match self.api.describe_launch_configurations(&unknown_lcs).await {
+            Ok(lcs) => lcs,
             Err(e) => {
                 tracing::warn!(error = %e, "failed to describe launch configurations");
-                (Vec::new(), Some(e))
+                failures.launch_configurations = Some(e);
+                Vec::new()
             }
         };
+
+        // Launch templates: numbered versions never change, $Latest and $Default are looked at again
+        // after LAUNCH_TEMPLATE_TTL.
+        let now = self.clock.now();
+        let stale: Vec<LaunchTemplateRef> = {
+            let state = self.lock();
+            let mut stale: Vec<LaunchTemplateRef> = found
+                .values()
+                .filter_map(|(g, _, _)| launch_template_of(g))
+                .filter(|lt| {
+                    state
+                        .launch_templates
+                        .get(&lt_key(lt))
+                        .is_none_or(|(_, at)| !lt_fresh(lt, *at, now))
+                })
+                .cloned()
+                .collect();
+            stale.sort_by_key(lt_key);
+            stale.dedup_by_key(|lt| lt_key(lt));
+            stale
+        };
+        let mut described = Vec::new();
+        for lt in stale {
+            match self.api.describe_launch_template_instance_type(&lt).await {
+                Ok(t) => described.push((lt_key(&lt), t)),
+                Err(e) => {
+                    tracing::warn!(template = %lt_key(&lt), error = %e, "failed to describe a launch template");
+                    failures.launch_templates.insert(lt_key(&lt), e);
+                }
+            }
+        }
 
         // Groups short of instances: did a launch fail since the size last changed?
         let last_changes = self.lock().last_size_change.clone();
@@ -481,22 +571,17 @@ impl<A: AsgApi> NodeGroupProvider for AwsProvider<A> {
             }
         }
 
-        let now = self.clock.now();
         let mut state = self.lock();
         for lc in lcs {
             state.launch_configurations.insert(lc.name, lc.instance_type);
         }
+        for (key, t) in described {
+            state.launch_templates.insert(key, (t, now));
+        }
         state.by_instance.clear();
         let mut groups = BTreeMap::new();
         for (name, (g, min, max)) in &found {
-            let group = self.build_group(
-                g,
-                (*min, *max),
-                &mut state,
-                lc_error.as_ref(),
-                unfulfilled.get(name),
-                now,
-            );
+            let group = self.build_group(g, (*min, *max), &mut state, &failures, unfulfilled.get(name), now);
             groups.insert(name.clone(), group);
         }
         state.groups = groups;

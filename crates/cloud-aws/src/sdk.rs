@@ -6,15 +6,33 @@
 //! retry mode, which backs off and rate-limits the client itself when AWS throttles. Each call
 //! translates the SDK's types into the crate's own ([`crate::api`]) and reduces every SDK error to an
 //! [`ApiError`] classified by [`crate::error::classify`].
+//!
+//! A launch template's instance type is an EC2 object. Rather than aws-sdk-ec2 (which would more than
+//! double the build), [`Ec2Query`] makes that one EC2 Query call (`DescribeLaunchTemplateVersions`)
+//! by hand: form body, SigV4 signature with the same credentials chain, the SDK's own HTTPS
+//! connector, and a few lines of XML reading.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_autoscaling::Client;
-use aws_sdk_autoscaling::config::{Credentials, Region};
+use aws_sdk_autoscaling::config::http::HttpRequest;
+use aws_sdk_autoscaling::config::{Credentials, ProvideCredentials, Region, SharedCredentialsProvider};
 use aws_sdk_autoscaling::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_autoscaling::primitives::DateTime;
 use aws_sdk_autoscaling::types::{self as sdk, Filter};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_http_client::Connector;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
+use aws_smithy_runtime_api::client::identity::Identity;
+use aws_smithy_types::body::SdkBody;
+use http_body_util::BodyExt;
 use jiff::Timestamp;
+use swell_node_autoscaler::provider::ErrorClass;
 
 use crate::api::{
     Activity, ApiError, ApiResult, AsgApi, AsgGroup, AsgInstance, GroupQuery, LaunchConfiguration,
@@ -66,11 +84,12 @@ pub enum ConnectError {
     NoRegion,
 }
 
-/// [`AsgApi`] over `aws_sdk_autoscaling::Client`.
+/// [`AsgApi`] over `aws_sdk_autoscaling::Client` (and [`Ec2Query`] for launch templates).
 #[derive(Debug, Clone)]
 pub struct SdkAsgApi {
     client: Client,
     region: String,
+    ec2: Ec2Query,
 }
 
 impl SdkAsgApi {
@@ -99,9 +118,15 @@ impl SdkAsgApi {
         }
         let conf = loader.load().await;
         let region = conf.region().ok_or(ConnectError::NoRegion)?.to_string();
+        let ec2 = Ec2Query::new(
+            conf.credentials_provider(),
+            &region,
+            settings.endpoint_url.as_deref(),
+        );
         Ok(SdkAsgApi {
             client: Client::new(&conf),
             region,
+            ec2,
         })
     }
 
@@ -255,7 +280,7 @@ impl AsgApi for SdkAsgApi {
     async fn set_desired_capacity(&self, group: &str, desired: usize) -> ApiResult<()> {
         let desired = i32::try_from(desired).map_err(|_| {
             ApiError::new(
-                swell_node_autoscaler::provider::ErrorClass::Fatal,
+                ErrorClass::Fatal,
                 format!("desired capacity {desired} is out of range"),
             )
         })?;
@@ -305,6 +330,38 @@ impl AsgApi for SdkAsgApi {
             .collect())
     }
 
+    async fn describe_launch_template_instance_type(
+        &self,
+        template: &LaunchTemplateRef,
+    ) -> ApiResult<Option<String>> {
+        let mut params = vec![("Action", "DescribeLaunchTemplateVersions".to_string())];
+        match (&template.id, &template.name) {
+            (Some(id), _) => params.push(("LaunchTemplateId", id.clone())),
+            (None, Some(name)) => params.push(("LaunchTemplateName", name.clone())),
+            (None, None) => {
+                return Err(ApiError::new(
+                    ErrorClass::Fatal,
+                    "the launch template has neither id nor name",
+                ));
+            }
+        }
+        let version = template.version.clone().unwrap_or_else(|| "$Default".into());
+        params.push(("LaunchTemplateVersion.1", version));
+        let xml = self.ec2.call(&params).await?;
+        // <launchTemplateVersionSet><item>...<launchTemplateData><instanceType>m5.large</instanceType>
+        let Some(item) =
+            xml_element(&xml, "launchTemplateVersionSet").and_then(|set| xml_element(set, "item"))
+        else {
+            return Err(ApiError::new(
+                ErrorClass::NotFound,
+                "DescribeLaunchTemplateVersions returned no version",
+            ));
+        };
+        Ok(xml_element(item, "launchTemplateData")
+            .and_then(|data| xml_element(data, "instanceType"))
+            .map(|t| xml_unescape(t.trim())))
+    }
+
     async fn describe_launch_configurations(&self, names: &[String]) -> ApiResult<Vec<LaunchConfiguration>> {
         if names.is_empty() {
             return Ok(Vec::new());
@@ -329,6 +386,205 @@ impl AsgApi for SdkAsgApi {
     }
 }
 
+/// One EC2 Query API call, signed by hand (see the module doc).
+#[derive(Clone)]
+pub struct Ec2Query {
+    connector: Arc<Connector>,
+    credentials: Option<SharedCredentialsProvider>,
+    region: String,
+    endpoint: String,
+}
+
+impl std::fmt::Debug for Ec2Query {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ec2Query")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The EC2 API version of the Query calls.
+const EC2_API_VERSION: &str = "2016-11-15";
+/// A whole EC2 call (connect, send, read) gives up after this; the next refresh tries again.
+const EC2_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Ec2Query {
+    /// Calls EC2 in `region` (at `endpoint_url` when given: one emulator or VPC endpoint for
+    /// everything) with these credentials.
+    pub fn new(
+        credentials: Option<SharedCredentialsProvider>,
+        region: &str,
+        endpoint_url: Option<&str>,
+    ) -> Ec2Query {
+        let endpoint = match endpoint_url {
+            Some(url) => url.trim_end_matches('/').to_string() + "/",
+            None if region.starts_with("cn-") => format!("https://ec2.{region}.amazonaws.com.cn/"),
+            None => format!("https://ec2.{region}.amazonaws.com/"),
+        };
+        let settings = HttpConnectorSettings::builder()
+            .connect_timeout(Duration::from_millis(3100))
+            .read_timeout(Duration::from_secs(20))
+            .build();
+        let connector = Connector::builder()
+            .connector_settings(settings)
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .build();
+        Ec2Query {
+            connector: Arc::new(connector),
+            credentials,
+            region: region.to_string(),
+            endpoint,
+        }
+    }
+
+    /// Sends `Action=...&Version=2016-11-15&<params>` and returns the response body of a 2xx answer;
+    /// EC2 error responses are classified like the SDK's.
+    pub async fn call(&self, params: &[(&str, String)]) -> ApiResult<String> {
+        match tokio::time::timeout(EC2_TIMEOUT, self.call_once(params)).await {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::new(
+                ErrorClass::Transient,
+                format!("EC2 did not answer within {EC2_TIMEOUT:?}"),
+            )),
+        }
+    }
+
+    async fn call_once(&self, params: &[(&str, String)]) -> ApiResult<String> {
+        let fatal =
+            |what: &str, e: &dyn std::fmt::Display| ApiError::new(ErrorClass::Fatal, format!("{what}: {e}"));
+        let mut body = format!("Version={EC2_API_VERSION}");
+        for (k, v) in params {
+            body.push('&');
+            body.push_str(&form_encode(k));
+            body.push('=');
+            body.push_str(&form_encode(v));
+        }
+        let provider = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| ApiError::new(ErrorClass::Fatal, "no AWS credentials provider is configured"))?;
+        let credentials = provider.provide_credentials().await.map_err(|e| {
+            ApiError::new(
+                ErrorClass::Fatal,
+                format!("failed to load AWS credentials: {}", detail(&e)),
+            )
+        })?;
+        let identity: Identity = credentials.into();
+        let signing: aws_sigv4::http_request::SigningParams<'_> = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("ec2")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| fatal("failed to sign the EC2 request", &e))?
+            .into();
+        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+        let headers = [("content-type", content_type)];
+        let signable = SignableRequest::new(
+            "POST",
+            &self.endpoint,
+            headers.into_iter(),
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|e| fatal("failed to sign the EC2 request", &e))?;
+        let (instructions, _) = sign(signable, &signing)
+            .map_err(|e| fatal("failed to sign the EC2 request", &e))?
+            .into_parts();
+        let mut request = http::Request::builder()
+            .method("POST")
+            .uri(&self.endpoint)
+            .header("content-type", content_type)
+            .body(SdkBody::from(body))
+            .map_err(|e| fatal("failed to build the EC2 request", &e))?;
+        instructions.apply_to_request_http1x(&mut request);
+        let request =
+            HttpRequest::try_from(request).map_err(|e| fatal("failed to build the EC2 request", &e))?;
+        let response = self.connector.call(request).await.map_err(|e| {
+            let user = e.is_user();
+            classified(
+                FailureKind::Dispatch { user },
+                None,
+                None,
+                format!("failed to reach EC2: {}", detail(&e)),
+            )
+        })?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| {
+                classified(
+                    FailureKind::Response,
+                    None,
+                    Some(status),
+                    format!("failed to read EC2's answer: {e}"),
+                )
+            })?
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if (200..300).contains(&status) {
+            return Ok(text);
+        }
+        // <Response><Errors><Error><Code>...</Code><Message>...</Message></Error></Errors>...
+        let code = xml_element(&text, "Code").map(|c| xml_unescape(c.trim()));
+        let message = xml_element(&text, "Message").map_or_else(
+            || format!("EC2 answered HTTP {status}"),
+            |m| xml_unescape(m.trim()),
+        );
+        let kind = if code.is_some() {
+            FailureKind::Service
+        } else {
+            FailureKind::Response
+        };
+        Err(classified(kind, code, Some(status), message))
+    }
+}
+
+fn classified(kind: FailureKind, code: Option<String>, status: Option<u16>, message: String) -> ApiError {
+    let class = classify(&Failure {
+        kind,
+        code: code.as_deref(),
+        status,
+        message: &message,
+    });
+    ApiError { class, code, message }
+}
+
+/// `application/x-www-form-urlencoded` as SigV4 wants it: everything but RFC 3986's unreserved
+/// characters percent-encoded.
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The content of the first `<name>...</name>` element in `xml` (EC2's answers have no attributes
+/// on the elements read here and no CDATA).
+fn xml_element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&close)?;
+    Some(&xml[start..end])
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
 /// Calls that only tests make: building groups in an emulator.
 #[cfg(feature = "test-util")]
 impl SdkAsgApi {
@@ -350,17 +606,44 @@ impl SdkAsgApi {
         Ok(())
     }
 
-    /// Creates a group on a launch configuration, with tags.
+    /// Creates an EC2 launch template (its first version) through the hand-signed Query call.
+    pub async fn create_launch_template(
+        &self,
+        name: &str,
+        instance_type: &str,
+        image_id: &str,
+    ) -> ApiResult<()> {
+        self.ec2
+            .call(&[
+                ("Action", "CreateLaunchTemplate".into()),
+                ("LaunchTemplateName", name.into()),
+                ("LaunchTemplateData.InstanceType", instance_type.into()),
+                ("LaunchTemplateData.ImageId", image_id.into()),
+            ])
+            .await?;
+        Ok(())
+    }
+
+    /// Creates a group on a launch configuration or template, with tags.
     pub async fn create_group(
         &self,
         spec: &crate::testing::GroupSpec,
-        launch_configuration: &str,
+        launch: &crate::testing::Launch,
     ) -> ApiResult<()> {
         let mut request = self
             .client
             .create_auto_scaling_group()
-            .auto_scaling_group_name(&spec.name)
-            .launch_configuration_name(launch_configuration)
+            .auto_scaling_group_name(&spec.name);
+        request = match launch {
+            crate::testing::Launch::Configuration(name) => request.launch_configuration_name(name),
+            crate::testing::Launch::Template(name) => request.launch_template(
+                sdk::LaunchTemplateSpecification::builder()
+                    .launch_template_name(name)
+                    .version("$Latest")
+                    .build(),
+            ),
+        };
+        let mut request = request
             .min_size(spec.min)
             .max_size(spec.max)
             .desired_capacity(spec.desired)

@@ -129,13 +129,33 @@ impl GroupSpec {
     }
 }
 
+/// What a group launches from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launch {
+    /// A launch configuration of this name.
+    Configuration(String),
+    /// The `$Latest` version of the launch template of this name.
+    Template(String),
+}
+
 /// Creates the group in moto on a new launch configuration (`<name>-lc`) of `instance_type`.
-/// (Launch templates are EC2 objects, which this crate does not call.)
 pub async fn create_group(api: &SdkAsgApi, spec: &GroupSpec, instance_type: &str) -> ApiResult<()> {
     let lc = format!("{}-lc", spec.name);
     api.create_launch_configuration(&lc, instance_type, MOTO_IMAGE_ID)
         .await?;
-    api.create_group(spec, &lc).await
+    api.create_group(spec, &Launch::Configuration(lc)).await
+}
+
+/// Creates the group in moto on a new launch template (`<name>-lt`) of `instance_type`.
+pub async fn create_group_on_launch_template(
+    api: &SdkAsgApi,
+    spec: &GroupSpec,
+    instance_type: &str,
+) -> ApiResult<()> {
+    let lt = format!("{}-lt", spec.name);
+    api.create_launch_template(&lt, instance_type, MOTO_IMAGE_ID)
+        .await?;
+    api.create_group(spec, &Launch::Template(lt)).await
 }
 
 /// A call the [`FakeAsgApi`] received.
@@ -151,6 +171,8 @@ pub enum ApiCall {
     DescribeScalingActivities(String),
     /// `describe_launch_configurations(names)`.
     DescribeLaunchConfigurations(Vec<String>),
+    /// `describe_launch_template_instance_type` of a template (by id, else name) and version.
+    DescribeLaunchTemplate(String, Option<String>),
 }
 
 impl ApiCall {
@@ -168,6 +190,7 @@ struct FakeState {
     groups: Vec<AsgGroup>,
     activities: HashMap<String, Vec<Activity>>,
     launch_configurations: Vec<LaunchConfiguration>,
+    launch_templates: Vec<(String, Option<String>)>,
     calls: Vec<ApiCall>,
     fail_next: Vec<(&'static str, ApiError)>,
 }
@@ -200,14 +223,22 @@ impl FakeAsgApi {
         self
     }
 
+    /// Adds a launch template (matched by id or name, any version) that sets `instance_type`.
+    pub fn with_launch_template(self, name: &str, instance_type: Option<&str>) -> FakeAsgApi {
+        self.lock()
+            .launch_templates
+            .push((name.into(), instance_type.map(Into::into)));
+        self
+    }
+
     /// Sets the group's scaling activities (newest first).
     pub fn set_activities(&self, group: &str, activities: Vec<Activity>) {
         self.lock().activities.insert(group.into(), activities);
     }
 
     /// Makes the next call of `method` (`describe_groups`, `set_desired_capacity`,
-    /// `terminate_instance`, `describe_scaling_activities`, `describe_launch_configurations`) fail
-    /// once with `error`.
+    /// `terminate_instance`, `describe_scaling_activities`, `describe_launch_configurations`,
+    /// `describe_launch_template`) fail once with `error`.
     pub fn fail_next(&self, method: &'static str, error: ApiError) {
         self.lock().fail_next.push((method, error));
     }
@@ -337,6 +368,27 @@ impl AsgApi for FakeAsgApi {
             "describe_scaling_activities",
         )?;
         Ok(s.activities.get(group).cloned().unwrap_or_default())
+    }
+
+    async fn describe_launch_template_instance_type(
+        &self,
+        template: &LaunchTemplateRef,
+    ) -> ApiResult<Option<String>> {
+        let key = template.id.clone().or(template.name.clone()).unwrap_or_default();
+        let s = self.begin(
+            ApiCall::DescribeLaunchTemplate(key.clone(), template.version.clone()),
+            "describe_launch_template",
+        )?;
+        match s.launch_templates.iter().find(|(name, _)| *name == key) {
+            Some((_, t)) => Ok(t.clone()),
+            None => Err(ApiError {
+                class: ErrorClass::NotFound,
+                code: Some("InvalidLaunchTemplateName.NotFoundException".into()),
+                message: format!(
+                    "At least one of the launch templates specified in the request does not exist: {key}"
+                ),
+            }),
+        }
     }
 
     async fn describe_launch_configurations(&self, names: &[String]) -> ApiResult<Vec<LaunchConfiguration>> {

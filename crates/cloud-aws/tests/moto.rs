@@ -5,10 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use swell_cloud_aws::AwsOptions;
-use swell_cloud_aws::api::{AsgApi, GroupQuery};
+use swell_cloud_aws::api::{AsgApi, GroupQuery, LaunchTemplateRef};
 use swell_cloud_aws::provider::parse_provider_id;
 use swell_cloud_aws::testing::{
-    ENABLED_TAG, GroupSpec, create_group, moto_api, moto_endpoint, moto_provider, unique_name,
+    ENABLED_TAG, GroupSpec, create_group, create_group_on_launch_template, moto_api, moto_endpoint,
+    moto_provider, unique_name,
 };
 use swell_node_autoscaler::provider::{ErrorClass, InstanceState, NodeGroupProvider};
 
@@ -199,5 +200,39 @@ async fn refuses_to_go_below_min_or_above_max_in_moto() {
         desired_in_moto(&endpoint, &name).await,
         before,
         "nothing changed in moto"
+    );
+}
+
+#[tokio::test]
+async fn template_from_a_launch_template_through_the_signed_ec2_call() {
+    let Some(endpoint) = moto_endpoint("template_from_a_launch_template_through_the_signed_ec2_call") else {
+        return;
+    };
+    let api = moto_api(&endpoint).await;
+    let name = unique_name("lt");
+    // At zero: no instance to learn the type from, so only EC2 can tell.
+    create_group_on_launch_template(&api, &GroupSpec::new(&name, 0, 5, 0), "c5.xlarge")
+        .await
+        .unwrap();
+    let p = moto_provider(&endpoint, &static_options(&name, 0, 5)).await;
+    p.refresh().await.unwrap();
+    let t = p.template(&name).unwrap();
+    assert_eq!(t.labels["node.kubernetes.io/instance-type"], "c5.xlarge");
+    assert_eq!((t.capacity.cpu, t.capacity.memory), (4000, 8192 << 20));
+
+    // EC2's own error answer, read and classified.
+    let missing = LaunchTemplateRef {
+        id: None,
+        name: Some(unique_name("missing")),
+        version: None,
+    };
+    let err = api
+        .describe_launch_template_instance_type(&missing)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::NotFound, "{err}");
+    assert!(
+        err.code.as_deref().is_some_and(|c| c.contains("NotFound")),
+        "{err:?}"
     );
 }

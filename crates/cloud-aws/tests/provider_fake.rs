@@ -231,31 +231,97 @@ async fn template_from_the_first_override_of_a_mixed_instances_policy() {
 }
 
 #[tokio::test]
-async fn template_from_a_launch_template_uses_the_label_tag_or_what_the_instances_ran() {
+async fn template_from_a_launch_template_described_in_ec2_and_cached() {
     let api = FakeAsgApi::default()
-        .with_group(discovered(asg("tagged", 0, 10, 0)).launch_template("lt").tag(
+        .with_group(discovered(asg("latest", 0, 10, 0)).launch_template("lt-c5"))
+        .with_group(discovered(asg("mixed", 0, 10, 0)).mixed("lt-c5", &[]))
+        .with_launch_template("lt-c5", Some("c5.xlarge"));
+    let (p, clock) = provider(api, &[AUTO], &[]);
+    p.refresh().await.unwrap();
+    for group in ["latest", "mixed"] {
+        let t = p.template(group).unwrap();
+        assert_eq!(
+            t.labels["node.kubernetes.io/instance-type"], "c5.xlarge",
+            "{group}"
+        );
+        assert_eq!((t.capacity.cpu, t.capacity.memory), (4000, 8192 << 20), "{group}");
+    }
+    let described = |p: &AwsProvider<FakeAsgApi>| {
+        p.api()
+            .calls()
+            .into_iter()
+            .filter(|c| matches!(c, ApiCall::DescribeLaunchTemplate(..)))
+            .collect::<Vec<_>>()
+    };
+    // Two groups, two versions ($Latest and $Default) of one template: each described once.
+    assert_eq!(
+        described(&p),
+        vec![
+            ApiCall::DescribeLaunchTemplate("lt-c5".into(), None),
+            ApiCall::DescribeLaunchTemplate("lt-c5".into(), Some("$Latest".into())),
+        ]
+    );
+    clock.advance(SignedDuration::from_mins(9));
+    p.refresh().await.unwrap();
+    assert_eq!(described(&p).len(), 2, "cached for ten minutes");
+    clock.advance(SignedDuration::from_mins(2));
+    p.refresh().await.unwrap();
+    assert_eq!(
+        described(&p).len(),
+        4,
+        "$Latest and $Default may have moved: described again"
+    );
+}
+
+#[tokio::test]
+async fn when_ec2_cannot_tell_the_label_tag_or_the_instances_give_the_type() {
+    let api = FakeAsgApi::default()
+        .with_group(discovered(asg("tagged", 0, 10, 0)).launch_template("gone").tag(
             "k8s.io/cluster-autoscaler/node-template/label/node.kubernetes.io/instance-type",
             "c5.xlarge",
         ))
         .with_group(
             discovered(asg("running", 0, 10, 1))
-                .launch_template("lt")
+                .launch_template("gone")
                 .instance("i-1", "InService", "r5.large"),
         )
-        .with_group(discovered(asg("blind", 0, 10, 0)).launch_template("lt"));
+        .with_group(discovered(asg("blind", 0, 10, 0)).launch_template("gone"))
+        .with_group(discovered(asg("attributes", 0, 10, 0)).launch_template("no-type"))
+        .with_launch_template("no-type", None);
     let (p, _) = provider(api, &[AUTO], &[]);
     p.refresh().await.unwrap();
     assert_eq!(p.template("tagged").unwrap().capacity.cpu, 4000);
     assert_eq!(p.template("running").unwrap().capacity.memory, 16384 << 20);
     let err = p.template("blind").unwrap_err();
+    assert_eq!(err.class, ErrorClass::NotFound, "EC2's answer, classified: {err}");
+    assert!(
+        err.message.contains("failed to describe launch template gone"),
+        "{err}"
+    );
+    let err = p.template("attributes").unwrap_err();
     assert_eq!(err.class, ErrorClass::Fatal);
-    assert!(err.message.contains("DescribeLaunchTemplateVersions"), "{err}");
+    assert!(err.message.contains("attribute-based"), "{err}");
     assert!(
         err.message
             .contains("node-template/label/node.kubernetes.io/instance-type"),
         "the error says which tag fixes it: {err}"
     );
-    assert!(err.message.contains("launch template lt"), "{err}");
+}
+
+#[tokio::test]
+async fn a_throttled_launch_template_description_is_retried_on_the_next_refresh() {
+    let api = FakeAsgApi::default()
+        .with_group(discovered(asg("a", 0, 10, 0)).launch_template("lt"))
+        .with_launch_template("lt", Some("m5.large"));
+    let (p, _) = provider(api, &[AUTO], &[]);
+    p.api().fail_next(
+        "describe_launch_template",
+        ApiError::new(ErrorClass::Throttled, "Request limit exceeded."),
+    );
+    p.refresh().await.unwrap();
+    assert_eq!(p.template("a").unwrap_err().class, ErrorClass::Throttled);
+    p.refresh().await.unwrap();
+    assert_eq!(p.template("a").unwrap().capacity.cpu, 2000);
 }
 
 #[tokio::test]
