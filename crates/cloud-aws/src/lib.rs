@@ -11,15 +11,16 @@
 //!     |        instance_types), min-size guard
 //!     v
 //! AsgApi (api): describe groups, set desired capacity, terminate instance,
-//!               describe scaling activities, describe launch configurations
-//!     |-- SdkAsgApi (sdk): aws-sdk-autoscaling, the only module that imports the SDK;
-//!     |                    errors classified by `error`
+//!               describe scaling activities, describe launch configurations and launch templates
+//!     |-- SdkAsgApi (sdk): aws-sdk-autoscaling (plus one hand-signed EC2 call), the only module
+//!     |                    that imports the SDK; errors classified by `error`
 //!     `-- testing::FakeAsgApi (feature test-util): records calls, fails once on request
 //! ```
 //!
 //! Wiring: `AwsProvider::connect(&AwsOptions { region, endpoint_url, auto_discovery, nodes }).await`,
-//! then use it as any [`swell_node_autoscaler::provider::NodeGroupProvider`];
-//! [`AwsProvider::autoscaling_options`] gives each group's `autoscaling-options`.
+//! then use it as any [`swell_node_autoscaler::provider::NodeGroupProvider`] (its `group_options`
+//! gives each group's `autoscaling-options` tags; [`AwsProvider::autoscaling_options`] also says
+//! why malformed ones were ignored).
 
 pub mod api;
 pub mod error;

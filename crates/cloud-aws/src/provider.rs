@@ -153,8 +153,8 @@ struct State {
     launch_templates: HashMap<String, (Option<String>, Timestamp)>,
     /// The instance type last seen on each group's instances.
     seen_types: HashMap<String, String>,
-    /// Option tags ignored per group, to warn once per change.
-    ignored_options: HashMap<String, Vec<String>>,
+    /// The last warning about each group's option tags, to warn once per change.
+    option_warnings: HashMap<String, String>,
     /// Placeholder counter, so that new placeholders never reuse an id in one process.
     next_placeholder: usize,
 }
@@ -407,16 +407,31 @@ impl<A: AsgApi> AwsProvider<A> {
             state.seen_types.insert(g.name.clone(), t);
         }
         let template = self.template_for(g, state, failures, now);
-        let options = match options_from_tags(&g.tags) {
-            Ok((options, ignored)) => {
-                if !ignored.is_empty() && state.ignored_options.get(&g.name) != Some(&ignored) {
-                    tracing::warn!(group = %g.name, options = ?ignored, "ignoring autoscaling-options tags Swell has no setting for");
-                }
-                state.ignored_options.insert(g.name.clone(), ignored);
-                Ok(options)
-            }
-            Err(e) => Err(e.to_string()),
+        // Warn once per change, not at every refresh.
+        let (options, warning) = match options_from_tags(&g.tags) {
+            Ok((options, ignored)) if ignored.is_empty() => (Ok(options), None),
+            Ok((options, ignored)) => (
+                Ok(options),
+                Some(format!(
+                    "ignoring autoscaling-options tags Swell has no setting for: {}",
+                    ignored.join(", ")
+                )),
+            ),
+            Err(e) => (
+                Err(e.to_string()),
+                Some(format!("ignoring the group's autoscaling-options tags: {e}")),
+            ),
         };
+        match warning {
+            Some(w) if state.option_warnings.get(&g.name) != Some(&w) => {
+                tracing::warn!(group = %g.name, "{w}");
+                state.option_warnings.insert(g.name.clone(), w);
+            }
+            Some(_) => {}
+            None => {
+                state.option_warnings.remove(&g.name);
+            }
+        }
         Group {
             info: GroupInfo {
                 id: g.name.clone(),
@@ -606,6 +621,12 @@ impl<A: AsgApi> NodeGroupProvider for AwsProvider<A> {
         g.template.clone().map_err(|(class, message)| {
             ProviderError::new(class, format!("build the template of group {group}"), message)
         })
+    }
+
+    /// The `autoscaling-options` tags of the group; when they are malformed, the defaults (none): the
+    /// refresh logged why, and [`AwsProvider::autoscaling_options`] returns the error.
+    fn group_options(&self, group: &str) -> GroupOptions {
+        self.autoscaling_options(group).unwrap_or_default()
     }
 
     fn instances(&self, group: &str) -> Result<Vec<Instance>> {

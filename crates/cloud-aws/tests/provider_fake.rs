@@ -420,6 +420,12 @@ async fn autoscaling_option_tags_become_the_groups_options() {
         err.message.contains("scaledownunreadytime") && err.message.contains("soon"),
         "{err}"
     );
+    // What the controller reads through the trait: the options, or none when the tags are malformed.
+    assert_eq!(
+        NodeGroupProvider::group_options(&p, "a"),
+        p.autoscaling_options("a").unwrap()
+    );
+    assert_eq!(NodeGroupProvider::group_options(&p, "b"), GroupOptions::default());
 }
 
 #[tokio::test]
