@@ -99,7 +99,8 @@ pub fn instance_state(lifecycle_state: &str) -> InstanceState {
     match lifecycle_state {
         s if s.starts_with("Pending") => InstanceState::Creating,
         s if s.starts_with("Terminat") || s.starts_with("Detach") => InstanceState::Deleting,
-        // InService, Standby, EnteringStandby, Warmed:* never show up in a group's instance list.
+        // InService, EnteringStandby, Standby: a node that exists. (Warmed:* instances sit in the
+        // warm pool, which is not part of the group's instance list.)
         _ => InstanceState::Running,
     }
 }
@@ -185,7 +186,7 @@ impl AwsProvider<SdkAsgApi> {
     }
 
     /// Like [`AwsProvider::connect`] with explicit client settings (tests: static credentials, no
-    /// retries). The settings' region and endpoint win over the options'.
+    /// retries); the region and endpoint come from the settings, not from the options.
     pub async fn connect_with(
         options: &AwsOptions,
         settings: &ClientSettings,
