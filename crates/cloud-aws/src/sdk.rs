@@ -391,6 +391,9 @@ impl AsgApi for SdkAsgApi {
 pub struct Ec2Query {
     connector: Arc<Connector>,
     credentials: Option<SharedCredentialsProvider>,
+    /// The last credentials, reused until shortly before they expire (the SDK clients cache theirs
+    /// the same way; the raw chain would ask STS or IMDS at every call).
+    cached: Arc<std::sync::Mutex<Option<Credentials>>>,
     region: String,
     endpoint: String,
 }
@@ -433,6 +436,7 @@ impl Ec2Query {
         Ec2Query {
             connector: Arc::new(connector),
             credentials,
+            cached: Arc::default(),
             region: region.to_string(),
             endpoint,
         }
@@ -450,6 +454,41 @@ impl Ec2Query {
         }
     }
 
+    async fn credentials(&self) -> ApiResult<Credentials> {
+        const MARGIN: Duration = Duration::from_secs(300);
+        let fresh = |c: &Credentials| {
+            c.expiry().is_none_or(|at| {
+                at.duration_since(SystemTime::now())
+                    .is_ok_and(|left| left > MARGIN)
+            })
+        };
+        let cached = self
+            .cached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(c) = cached.filter(fresh) {
+            return Ok(c);
+        }
+        let provider = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| ApiError::new(ErrorClass::Fatal, "no AWS credentials provider is configured"))?;
+        // Mostly IMDS or STS hiccups at run time; a chain with nothing to offer fails the Auto
+        // Scaling calls too, with their own classification.
+        let credentials = provider.provide_credentials().await.map_err(|e| {
+            ApiError::new(
+                ErrorClass::Transient,
+                format!("failed to load AWS credentials: {}", detail(&e)),
+            )
+        })?;
+        *self
+            .cached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(credentials.clone());
+        Ok(credentials)
+    }
+
     async fn call_once(&self, params: &[(&str, String)]) -> ApiResult<String> {
         let fatal =
             |what: &str, e: &dyn std::fmt::Display| ApiError::new(ErrorClass::Fatal, format!("{what}: {e}"));
@@ -460,17 +499,7 @@ impl Ec2Query {
             body.push('=');
             body.push_str(&form_encode(v));
         }
-        let provider = self
-            .credentials
-            .as_ref()
-            .ok_or_else(|| ApiError::new(ErrorClass::Fatal, "no AWS credentials provider is configured"))?;
-        let credentials = provider.provide_credentials().await.map_err(|e| {
-            ApiError::new(
-                ErrorClass::Fatal,
-                format!("failed to load AWS credentials: {}", detail(&e)),
-            )
-        })?;
-        let identity: Identity = credentials.into();
+        let identity: Identity = self.credentials().await?.into();
         let signing: aws_sigv4::http_request::SigningParams<'_> = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
