@@ -44,6 +44,9 @@ use crate::error::{Failure, FailureKind, classify};
 /// Auto Scaling API is common enough to allow a few more).
 const MAX_ATTEMPTS: u32 = 5;
 
+/// Group and launch configuration names per describe call (the API's limit).
+const MAX_NAMES_PER_CALL: usize = 50;
+
 /// How the SDK client is set up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientSettings {
@@ -249,16 +252,15 @@ fn group(g: &sdk::AutoScalingGroup) -> AsgGroup {
 
 impl AsgApi for SdkAsgApi {
     async fn describe_groups(&self, query: &GroupQuery) -> ApiResult<Vec<AsgGroup>> {
-        let mut request = self.client.describe_auto_scaling_groups().max_records(100);
-        match query {
-            GroupQuery::Names(names) => {
-                if names.is_empty() {
-                    return Ok(Vec::new());
-                }
-                request = request.set_auto_scaling_group_names(Some(names.clone()));
-            }
+        let base = self.client.describe_auto_scaling_groups().max_records(100);
+        let requests = match query {
+            GroupQuery::Names(names) => names
+                .chunks(MAX_NAMES_PER_CALL)
+                .map(|chunk| base.clone().set_auto_scaling_group_names(Some(chunk.to_vec())))
+                .collect(),
             GroupQuery::Tags(tags) => {
                 // Several filters are ANDed by the API.
+                let mut request = base;
                 for t in tags {
                     let filter = match &t.value {
                         None => Filter::builder().name("tag-key").values(&t.key),
@@ -266,13 +268,16 @@ impl AsgApi for SdkAsgApi {
                     };
                     request = request.filters(filter.build());
                 }
+                vec![request]
             }
-        }
-        let mut pages = request.into_paginator().send();
+        };
         let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(api_error)?;
-            out.extend(page.auto_scaling_groups().iter().map(group));
+        for request in requests {
+            let mut pages = request.into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(api_error)?;
+                out.extend(page.auto_scaling_groups().iter().map(group));
+            }
         }
         Ok(out)
     }
@@ -363,24 +368,23 @@ impl AsgApi for SdkAsgApi {
     }
 
     async fn describe_launch_configurations(&self, names: &[String]) -> ApiResult<Vec<LaunchConfiguration>> {
-        if names.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pages = self
-            .client
-            .describe_launch_configurations()
-            .set_launch_configuration_names(Some(names.to_vec()))
-            .into_paginator()
-            .send();
         let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(api_error)?;
-            out.extend(page.launch_configurations().iter().filter_map(|lc| {
-                Some(LaunchConfiguration {
-                    name: lc.launch_configuration_name()?.to_string(),
-                    instance_type: lc.instance_type()?.to_string(),
-                })
-            }));
+        for chunk in names.chunks(MAX_NAMES_PER_CALL) {
+            let mut pages = self
+                .client
+                .describe_launch_configurations()
+                .set_launch_configuration_names(Some(chunk.to_vec()))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(api_error)?;
+                out.extend(page.launch_configurations().iter().filter_map(|lc| {
+                    Some(LaunchConfiguration {
+                        name: lc.launch_configuration_name()?.to_string(),
+                        instance_type: lc.instance_type()?.to_string(),
+                    })
+                }));
+            }
         }
         Ok(out)
     }

@@ -236,3 +236,32 @@ async fn template_from_a_launch_template_through_the_signed_ec2_call() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn describes_more_static_groups_than_one_call_may_name() {
+    let Some(endpoint) = moto_endpoint("describes_more_static_groups_than_one_call_may_name") else {
+        return;
+    };
+    let api = moto_api(&endpoint).await;
+    let prefix = unique_name("many");
+    let names: Vec<String> = (0..60).map(|i| format!("{prefix}-{i:02}")).collect();
+    for name in &names {
+        create_group(&api, &GroupSpec::new(name, 0, 3, 0), "m5.large")
+            .await
+            .unwrap();
+    }
+    let options = AwsOptions {
+        nodes: names.iter().map(|n| format!("0:3:{n}")).collect(),
+        ..AwsOptions::default()
+    };
+    let p = moto_provider(&endpoint, &options).await;
+    p.refresh().await.unwrap();
+    let found: Vec<String> = p.node_groups().into_iter().map(|g| g.id).collect();
+    // Two calls of at most 50 names each, merged. (moto does not enforce AWS's limit of 50, so this
+    // shows the merge, not the limit.)
+    assert_eq!(found, names);
+    // Their 60 launch configurations too: every template is built.
+    for name in &names {
+        assert_eq!(p.template(name).unwrap().capacity.cpu, 2000, "{name}");
+    }
+}
