@@ -1,8 +1,8 @@
 //! `swell`: the command-line entry point of the Swell autoscalers.
 //!
 //! It offers the offline tools built on the pod autoscaler's decision core (`swell hpa`), the live
-//! pod autoscaler (`swell pod-autoscaler`) and `swell explain hpa`; the node autoscaler and the
-//! simulator join it as they land.
+//! pod autoscaler (`swell pod-autoscaler`), the live node autoscaler (`swell node-autoscaler`), the
+//! simulator (`swell simulate`) and `swell explain hpa|node|pod`.
 
 use std::{io::Read, path::PathBuf, process::ExitCode};
 
@@ -10,8 +10,11 @@ use clap::{Parser, Subcommand};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use swell_pod_autoscaler::policy::{ControllerConfig, HpaPolicy};
 
+mod aws;
+mod common;
 mod duration;
 mod hpa_decide;
+mod node_autoscaler;
 mod pod_autoscaler;
 mod simulate;
 
@@ -31,6 +34,9 @@ enum Command {
     /// Run the pod autoscaler: reconcile autoscaling/v2 HorizontalPodAutoscalers in place of the
     /// built-in controller (--mode=active) or beside it without writing (--mode=shadow).
     PodAutoscaler(Box<pod_autoscaler::PodAutoscalerArgs>),
+    /// Run the node autoscaler: grow node groups for pods that cannot be scheduled and remove
+    /// unneeded nodes with a drain that respects PodDisruptionBudgets (Cluster Autoscaler's flags).
+    NodeAutoscaler(Box<node_autoscaler::NodeAutoscalerArgs>),
     /// Explain a decision for a person.
     #[command(subcommand)]
     Explain(ExplainCommand),
@@ -43,6 +49,10 @@ enum Command {
 enum ExplainCommand {
     /// The last decision for an HPA, from a running controller (--url) or computed once (--once).
     Hpa(Box<pod_autoscaler::ExplainHpaArgs>),
+    /// Why a node is or is not being removed, from a running node autoscaler.
+    Node(Box<node_autoscaler::ExplainNodeArgs>),
+    /// Why a pending pod did or did not trigger a scale-up, from a running node autoscaler.
+    Pod(Box<node_autoscaler::ExplainPodArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +150,9 @@ fn main() -> ExitCode {
             .config()
             .and_then(|cfg| read_input(&args.file).and_then(|text| hpa_decide::run(&text, &cfg, args.json))),
         Command::PodAutoscaler(args) => pod_autoscaler::run(args),
+        Command::NodeAutoscaler(args) => node_autoscaler::run(args),
+        Command::Explain(ExplainCommand::Node(args)) => node_autoscaler::explain_node(args),
+        Command::Explain(ExplainCommand::Pod(args)) => node_autoscaler::explain_pod(args),
         Command::Explain(ExplainCommand::Hpa(args)) => pod_autoscaler::explain(args),
         Command::Simulate(args) => simulate::run(args),
     };

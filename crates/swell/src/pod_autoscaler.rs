@@ -6,7 +6,6 @@
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use clap::ArgAction;
 use kube::Client;
 use swell_core::{clock::SystemClock, selector::Selector};
 use swell_pod_autoscaler::{
@@ -16,15 +15,16 @@ use swell_pod_autoscaler::{
     policy::ControllerConfig,
 };
 use swell_runtime::{
-    client::ClientOptions,
     events::{Recorder, Reporter},
-    leader::{LeaderConfig, LeaderElector, unique_identity},
     server::{Readiness, Server},
-    telemetry::LogFormat,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::{ControllerArgs, duration};
+use crate::{
+    ControllerArgs,
+    common::{ClusterArgs, LeaderArgs, LogArgs, get_json, small_runtime, std_duration},
+    duration,
+};
 
 /// The component name upstream's HPA controller reports events as.
 const COMPONENT: &str = "horizontal-pod-autoscaler";
@@ -36,28 +36,6 @@ pub enum ModeArg {
     Active,
     /// Compute and publish decisions only; write nothing (beside the built-in controller).
     Shadow,
-}
-
-/// Where the cluster is.
-#[derive(Debug, clap::Args)]
-pub struct ClusterArgs {
-    /// Path to a kubeconfig file; without it, KUBECONFIG or ~/.kube/config, then the in-cluster config.
-    #[arg(long, env = "SWELL_KUBECONFIG")]
-    kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use instead of its current context.
-    #[arg(long, env = "SWELL_CONTEXT")]
-    context: Option<String>,
-}
-
-impl ClusterArgs {
-    async fn client(&self) -> Result<Client, String> {
-        swell_runtime::client::client(&ClientOptions {
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
-        })
-        .await
-        .map_err(|e| e.to_string())
-    }
 }
 
 /// How the three metrics APIs are reached.
@@ -222,18 +200,8 @@ pub struct PodAutoscalerArgs {
     /// Address of /healthz, /readyz, /metrics and /decisions.
     #[arg(long, env = "SWELL_METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8080")]
     metrics_bind_address: SocketAddr,
-    /// Elect a leader through a Lease so that only one replica writes.
-    #[arg(long, env = "SWELL_LEADER_ELECT", default_value_t = true, action = ArgAction::Set)]
-    leader_elect: bool,
-    /// How long others wait after the last renewal before taking over.
-    #[arg(long, env = "SWELL_LEADER_ELECT_LEASE_DURATION", default_value = "15s", value_parser = duration::parse)]
-    leader_elect_lease_duration: jiff::SignedDuration,
-    /// How long the leader keeps trying to renew before it steps down.
-    #[arg(long, env = "SWELL_LEADER_ELECT_RENEW_DEADLINE", default_value = "10s", value_parser = duration::parse)]
-    leader_elect_renew_deadline: jiff::SignedDuration,
-    /// How long between two attempts to acquire or renew.
-    #[arg(long, env = "SWELL_LEADER_ELECT_RETRY_PERIOD", default_value = "2s", value_parser = duration::parse)]
-    leader_elect_retry_period: jiff::SignedDuration,
+    #[command(flatten)]
+    leader: LeaderArgs,
     /// Name of the Lease.
     #[arg(
         long,
@@ -241,26 +209,12 @@ pub struct PodAutoscalerArgs {
         default_value = "swell-pod-autoscaler"
     )]
     leader_elect_resource_name: String,
-    /// Namespace of the Lease; defaults to the pod's namespace (POD_NAMESPACE), else kube-system.
-    #[arg(long, env = "SWELL_LEADER_ELECT_RESOURCE_NAMESPACE")]
-    leader_elect_resource_namespace: Option<String>,
-    /// `text` or `json`.
-    #[arg(long, env = "SWELL_LOG_FORMAT", default_value = "text")]
-    log_format: LogFormat,
-    /// Log filter in RUST_LOG syntax (e.g. `info,swell_pod_autoscaler=debug`).
-    #[arg(long, env = "SWELL_LOG_FILTER", default_value = "info")]
-    log_filter: String,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 fn parse_selector(s: &str) -> Result<Selector, String> {
     Selector::parse(s).map_err(|e| e.to_string())
-}
-
-fn std_duration(flag: &str, d: jiff::SignedDuration) -> Result<Duration, String> {
-    Duration::try_from(d)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("--{flag} must be positive, got {d}"))
 }
 
 /// Runs the controller until SIGTERM or SIGINT.
@@ -274,7 +228,8 @@ pub fn run(args: &PodAutoscalerArgs) -> Result<String, String> {
     if args.concurrent_horizontal_pod_autoscaler_syncs == 0 {
         return Err("--concurrent-horizontal-pod-autoscaler-syncs must be at least 1".to_string());
     }
-    swell_runtime::telemetry::init(args.log_format, &args.log_filter).map_err(|e| e.to_string())?;
+    args.leader.validate()?;
+    args.log.init()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -342,34 +297,14 @@ async fn serve(
     let server_shutdown = shutdown.clone();
     let server_task = tokio::spawn(async move { server.serve(server_shutdown.cancelled_owned()).await });
 
-    // Without leader election the flag stays true for as long as the sender lives (this scope).
-    let (_always, always_leader) = tokio::sync::watch::channel(true);
-    let (leader, elector_task) = if args.leader_elect {
-        let namespace = args
-            .leader_elect_resource_namespace
-            .clone()
-            .or_else(|| std::env::var("POD_NAMESPACE").ok())
-            .unwrap_or_else(|| "kube-system".to_string());
-        let base = std::env::var("POD_NAME")
-            .or_else(|_| std::env::var("HOSTNAME"))
-            .unwrap_or_else(|_| "swell-pod-autoscaler".to_string());
-        let mut lc = LeaderConfig::new(
-            namespace,
-            &args.leader_elect_resource_name,
-            unique_identity(&base),
-        );
-        lc.lease_duration = std_duration("leader-elect-lease-duration", args.leader_elect_lease_duration)?;
-        lc.renew_deadline = std_duration("leader-elect-renew-deadline", args.leader_elect_renew_deadline)?;
-        lc.retry_period = std_duration("leader-elect-retry-period", args.leader_elect_retry_period)?;
-        let elector = LeaderElector::new(client.clone(), lc, clock.clone()).map_err(|e| e.to_string())?;
-        let rx = elector.subscribe();
-        let token = shutdown.clone();
-        (rx, Some(tokio::spawn(elector.run(token))))
-    } else {
-        (always_leader, None)
-    };
+    let (leader, elector_task, _always) = args.leader.start(
+        &client,
+        &args.leader_elect_resource_name,
+        clock.clone(),
+        &shutdown,
+    )?;
 
-    tracing::info!(mode = mode.as_str(), sync_period_s = sync_period.as_secs(), leader_elect = args.leader_elect,
+    tracing::info!(mode = mode.as_str(), sync_period_s = sync_period.as_secs(), leader_elect = args.leader.leader_elect,
                    addr = %args.metrics_bind_address, "starting the pod autoscaler");
     let result = Controller {
         client,
@@ -433,10 +368,7 @@ pub fn explain(args: &ExplainHpaArgs) -> Result<String, String> {
     else {
         return Err(format!("expected NAMESPACE/NAME, got {:?}", args.hpa));
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("failed to start the async runtime: {e}"))?;
+    let runtime = small_runtime()?;
     let record = if args.once {
         runtime.block_on(explain_once(args, namespace, name))?
     } else {
@@ -477,31 +409,7 @@ pub fn render_record(r: &DecisionRecord) -> String {
 }
 
 async fn fetch_record(url: &str, namespace: &str, name: &str) -> Result<DecisionRecord, String> {
-    let uri: http::Uri = url.parse().map_err(|e| format!("invalid --url {url:?}: {e}"))?;
-    let client = Client::try_from(kube::Config::new(uri))
-        .map_err(|e| format!("failed to build a client for {url}: {e}"))?;
-    let path = format!("/decisions/{namespace}/{name}");
-    let request = http::Request::get(&path)
-        .body(kube::client::Body::empty())
-        .map_err(|e| format!("failed to build the request: {e}"))?;
-    let response = client
-        .send(request)
-        .await
-        .map_err(|e| format!("failed to get {url}{path}: {e}"))?;
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect_bytes()
-        .await
-        .map_err(|e| format!("failed to read {url}{path}: {e}"))?;
-    if !status.is_success() {
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_string))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-        return Err(format!("{url}{path} answered {status}: {message}"));
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("failed to read the decision from {url}{path}: {e}"))
+    get_json(url, &format!("/decisions/{namespace}/{name}")).await
 }
 
 async fn explain_once(args: &ExplainHpaArgs, namespace: &str, name: &str) -> Result<DecisionRecord, String> {
