@@ -439,7 +439,10 @@ pub fn run(args: &NodeAutoscalerArgs) -> Result<String, String> {
     args.leader.validate()?;
     match args.cloud_provider {
         CloudProvider::Kwok => {
-            args.kwok.source()?;
+            // A declaration file is read now, so that a malformed one stops the start with its message.
+            if let Source::File(path) = args.kwok.source()? {
+                swell_cloud_kwok::declaration::load_file(&path).map_err(|e| e.to_string())?;
+            }
         }
         CloudProvider::Aws => {
             args.aws.options()?;
