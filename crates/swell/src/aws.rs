@@ -17,7 +17,8 @@ pub struct AwsArgs {
     /// The AWS region; without it, the default chain (AWS_REGION, the profile, instance metadata).
     #[arg(long, env = "SWELL_AWS_REGION")]
     aws_region: Option<String>,
-    /// Another endpoint for the Auto Scaling API (an emulator, a VPC endpoint).
+    /// Another endpoint for the AWS calls (Auto Scaling and the EC2 launch-template lookup): an
+    /// emulator, a VPC endpoint.
     #[arg(long, env = "SWELL_AWS_ENDPOINT_URL")]
     aws_endpoint_url: Option<String>,
 }
