@@ -160,3 +160,87 @@ impl Checker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, NodeState, Options};
+    use crate::scenario::Scenario;
+    use crate::settings::Resolved;
+
+    /// Two nodes of 1 cpu; web (500m, PDB minAvailable 2) has two pods, on the first node.
+    fn engine() -> Engine {
+        let text = "\
+name: t
+duration: 10m
+nodeGroups:
+  - {name: a, min: 0, max: 2, initial: 2, cpu: \"1\", memory: 4Gi, pricePerHour: 0.1}
+workloads:
+  - {name: web, replicas: 2, cpu: 500m, memory: 128Mi, pdb: {minAvailable: 2}}
+  - {name: db, replicas: 1, cpu: 500m, memory: 128Mi, safeToEvict: false}
+";
+        let s = Scenario::parse(text, "t.yaml").unwrap();
+        Engine::new(&s, Resolved::new(&s.settings).unwrap(), Options::default(), None).unwrap()
+    }
+
+    fn step(e: &mut Engine) {
+        e.checker.step(e.now, &e.apps, &e.groups, &e.nodes, &e.pods);
+    }
+
+    #[test]
+    fn the_starting_cluster_holds_every_invariant() {
+        let mut e = engine();
+        step(&mut e);
+        assert_eq!(e.checker.violations, Vec::<String>::new());
+        assert_eq!(e.pods.iter().filter(|p| p.node == Some(0)).count(), 2);
+    }
+
+    #[test]
+    fn a_bind_beyond_the_nodes_allocatable_is_caught() {
+        let mut e = engine();
+        // db sits on node 1; binding a web pod there too overcommits nothing (500m + 500m = 1 cpu),
+        // a third pod does.
+        let db = e.pods.iter().position(|p| e.apps[p.app].name == "db").unwrap();
+        assert_eq!(e.pods[db].node, Some(1));
+        e.checker.bind(0, 0, 1, &e.nodes, &e.pods, &e.apps);
+        assert!(e.checker.violations.is_empty(), "{:?}", e.checker.violations);
+        e.nodes[1].pods.push(0);
+        e.checker.bind(0, 1, 1, &e.nodes, &e.pods, &e.apps);
+        assert!(e.checker.violations[0].contains("do not fit"), "{:?}", e.checker.violations);
+    }
+
+    #[test]
+    fn a_bind_to_a_cordoned_node_is_caught() {
+        let mut e = engine();
+        e.nodes[1].model.unschedulable = true;
+        e.checker.bind(0, 0, 1, &e.nodes, &e.pods, &e.apps);
+        assert!(e.checker.violations[0].contains("cordoned"));
+    }
+
+    #[test]
+    fn an_eviction_the_pdb_does_not_allow_is_counted() {
+        let mut e = engine();
+        let web = e.pods.iter().position(|p| e.apps[p.app].name == "web").unwrap();
+        e.checker.eviction(0, web, &e.pods, &e.apps);
+        assert_eq!(e.checker.pdb_violations, 1);
+    }
+
+    #[test]
+    fn deleting_a_node_under_a_running_or_unevictable_pod_is_caught() {
+        let mut e = engine();
+        e.checker.node_deleted(0, 1, &e.nodes, &e.pods, &e.apps);
+        assert_eq!(e.checker.violations.len(), 2, "{:?}", e.checker.violations);
+        assert!(e.checker.violations[1].contains("cannot be evicted"));
+    }
+
+    #[test]
+    fn a_group_outside_its_bounds_and_pods_on_a_deleted_node_are_caught() {
+        let mut e = engine();
+        e.groups[0].target = 3;
+        e.nodes[1].state = NodeState::Gone;
+        step(&mut e);
+        let v = &e.checker.violations;
+        assert!(v.iter().any(|m| m.contains("outside 0..2")), "{v:?}");
+        assert!(v.iter().any(|m| m.contains("deleted node")), "{v:?}");
+    }
+}

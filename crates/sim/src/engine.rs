@@ -121,6 +121,8 @@ pub(crate) struct SimPod {
     pub(crate) bound_at: Option<i64>,
     pub(crate) ready_at: Option<i64>,
     pub(crate) terminating: bool,
+    /// When the termination started (the pod's deletionTimestamp).
+    pub(crate) terminating_at: i64,
     pub(crate) gone: bool,
     pub(crate) unschedulable: bool,
 }
@@ -815,6 +817,7 @@ impl Engine {
             bound_at: None,
             ready_at: None,
             terminating: false,
+            terminating_at: 0,
             gone: false,
             unschedulable: false,
         });
@@ -849,6 +852,7 @@ impl Engine {
             return;
         }
         pod.terminating = true;
+        pod.terminating_at = self.now;
         let grace = self.apps[pod.app].grace;
         self.push(self.now + grace, Ev::PodGone(p));
     }
@@ -922,7 +926,7 @@ impl Engine {
             PodPhase::Pending
         };
         if pod.terminating {
-            m.deletion_timestamp = Some(ts(self.now));
+            m.deletion_timestamp = Some(ts(pod.terminating_at));
         }
         m.created = ts(pod.created);
         m.unschedulable = pod.unschedulable;
@@ -977,6 +981,49 @@ impl Engine {
         (input, pod_ids)
     }
 
+    /// What the scheduler needs to see: the pending pods, and the Ready, uncordoned nodes with room
+    /// for the smallest of them (cpu, memory and a pod slot) with their pods. Nodes without that room
+    /// fail NodeResourcesFit for every pending pod, and no scenario pod has inter-pod (anti-)affinity
+    /// that could make another node's pods matter, so leaving them out changes no binding.
+    fn scheduler_input(&self) -> (ClusterInput, Vec<usize>, Vec<usize>) {
+        let mut pending = Vec::new();
+        for a in &self.apps {
+            for &p in &a.live {
+                let pod = &self.pods[p];
+                if pod.node.is_none() && !pod.terminating {
+                    pending.push(p);
+                }
+            }
+        }
+        pending.sort_unstable();
+        let (min_cpu, min_mem) = pending.iter().fold((i64::MAX, i64::MAX), |(c, m), &p| {
+            let r = &self.apps[self.pods[p].app].template.requests;
+            (c.min(r.cpu), m.min(r.memory))
+        });
+        let mut input = ClusterInput::default();
+        let mut node_ids = Vec::new();
+        let mut pod_ids = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.state != NodeState::Ready || n.draining {
+                continue;
+            }
+            let al = &n.model.allocatable;
+            let (cpu, mem, count) = n.pods.iter().fold((0, 0, 0), |(c, m, k), &p| {
+                let r = &self.apps[self.pods[p].app].template.requests;
+                (c + r.cpu, m + r.memory, k + 1)
+            });
+            if al.cpu - cpu < min_cpu || al.memory - mem < min_mem || al.pods - count < 1 {
+                continue;
+            }
+            input.nodes.push(n.model.clone());
+            node_ids.push(i);
+            pod_ids.extend_from_slice(&n.pods);
+        }
+        pod_ids.extend_from_slice(&pending);
+        input.pods = pod_ids.iter().map(|&p| self.model_pod(p)).collect();
+        (input, pod_ids, node_ids)
+    }
+
     /// The disruption controller's `status.disruptionsAllowed`: healthy pods beyond the desired.
     pub(crate) fn disruptions_allowed(&self, a: usize) -> i32 {
         let app = &self.apps[a];
@@ -997,15 +1044,10 @@ impl Engine {
             return;
         }
         self.sched_dirty = false;
-        let (input, pod_ids) = self.cluster_input(false);
+        let (input, pod_ids, node_ids) = self.scheduler_input();
         let snap = Snapshot::new(input);
         let mut sim = Sim::new(&snap);
         let n_nodes = snap.nodes().len();
-        let node_ids: Vec<usize> = snap
-            .nodes()
-            .iter()
-            .map(|n| self.node_by_name.get(&n.name).copied().unwrap_or(usize::MAX))
-            .collect();
         self.sched_cursor.iter_mut().for_each(|c| *c = 0);
         let mut binds = Vec::new();
         let mut unschedulable = Vec::new();
