@@ -61,11 +61,16 @@ fn is_running_and_ready(pod: &Pod) -> bool {
 
 /// What `pod` needs, given the fake nodes' names.
 pub fn action(pod: &Pod, nodes: &[String]) -> Action {
+    action_matching(pod, &|n| nodes.iter().any(|m| m == n))
+}
+
+/// What `pod` needs, given which node names are fake (nodes a provider creates as it goes).
+pub fn action_matching(pod: &Pod, is_fake: &dyn Fn(&str) -> bool) -> Action {
     let on_fake_node = pod
         .spec
         .as_ref()
-        .and_then(|s| s.node_name.as_ref())
-        .is_some_and(|n| nodes.contains(n));
+        .and_then(|s| s.node_name.as_deref())
+        .is_some_and(is_fake);
     if !on_fake_node {
         return Action::None;
     }
@@ -114,6 +119,24 @@ pub async fn run(
     timing: Timing,
     stop: CancellationToken,
 ) {
+    run_matching(
+        client,
+        namespace,
+        Arc::new(move |n: &str| nodes.iter().any(|m| m == n)),
+        timing,
+        stop,
+    )
+    .await;
+}
+
+/// Plays the kubelet for the pods of `namespace` bound to any node `is_fake` accepts, until `stop`.
+pub async fn run_matching(
+    client: Client,
+    namespace: String,
+    is_fake: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    timing: Timing,
+    stop: CancellationToken,
+) {
     let api: Api<Pod> = Api::namespaced(client, &namespace);
     let in_flight: Arc<Mutex<HashSet<(String, bool)>>> = Arc::default();
     let mut events = std::pin::pin!(
@@ -133,7 +156,7 @@ pub async fn run(
                 None => return,
             }
         };
-        let act = action(&pod, &nodes);
+        let act = action_matching(&pod, &*is_fake);
         if act == Action::None {
             continue;
         }
