@@ -233,3 +233,27 @@ fn swell_cloud_kwok_parse(text: &str) {
     assert!(stderr.contains("failed to read kubeconfig"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn every_flag_is_documented() {
+    let (ok, help, _) = swell(&["node-autoscaler", "--help"]);
+    assert!(ok);
+    let doc = std::fs::read_to_string(format!(
+        "{}/../../docs/node-autoscaler.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let flags: Vec<&str> = help
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--"))
+        .map(|l| l.split([' ', '=', '<']).next().unwrap())
+        .filter(|f| *f != "help")
+        .collect();
+    assert!(flags.len() > 50, "{flags:?}");
+    for f in flags {
+        assert!(
+            doc.contains(&format!("`--{f}`")),
+            "--{f} is missing from docs/node-autoscaler.md"
+        );
+    }
+}
