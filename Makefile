@@ -1,7 +1,12 @@
 # Entry points people type. Each target works on a fresh clone with the Rust toolchain installed.
 CARGO ?= cargo
 
-.PHONY: test lint fmt bench build doc e2e
+.PHONY: test lint fmt bench build doc e2e demo
+
+## demo: the flash-crowd scenario through the real decision cores of both autoscalers, in a simulated
+## cluster and cloud (no cluster, no cloud account); prints the summary and the HTML report's path
+demo:
+	$(CARGO) run --quiet -p swell -- simulate scenarios/flash-crowd.yaml --report target/simulate/flash-crowd.html
 
 ## test: every test of the workspace (unit, table, property, doc tests). The AWS provider's tests run
 ## against moto, which scripts/moto.sh installs (under target/moto) and starts for the run, then stops.
@@ -24,6 +29,7 @@ fmt:
 bench:
 	$(CARGO) bench -p swell-pod-autoscaler --bench hpa_decision
 	$(CARGO) bench -p swell-node-autoscaler --bench node_scenarios
+	$(CARGO) bench -p swell-sim --bench diurnal_day
 	$(CARGO) bench -p swell-pod-autoscaler --features controller --bench hpa_load
 
 ## e2e: the tests against the cluster KUBECONFIG names (they say so and skip when it is unset)
