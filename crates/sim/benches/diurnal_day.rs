@@ -25,11 +25,11 @@ fn scenario(n: usize, max_nodes: usize, duration: &str) -> Scenario {
     for i in 0..n {
         let peak_rps = 2000 + (i * 37) % 4000;
         let peak_h = 12 + i % 5;
-        let _ = write!(
+        let _ = writeln!(
             y,
             "  - {{name: w{i}, replicas: 4, cpu: 500m, memory: 1Gi, cpuPerRps: 10, baseCpu: 10m, noise: 0.05, \
              load: {{diurnal: {{min: 150, max: {peak_rps}, peak: {peak_h}h}}}}, \
-             hpa: {{minReplicas: 2, maxReplicas: 200, targetCpuUtilization: 70}}, pdb: {{maxUnavailable: 1}}}}\n"
+             hpa: {{minReplicas: 2, maxReplicas: 200, targetCpuUtilization: 70}}, pdb: {{maxUnavailable: 1}}}}"
         );
     }
     Scenario::parse(&y, "bench").expect("the bench scenario is valid")
@@ -51,10 +51,17 @@ fn main() {
     let out = run(&s, &Settings::default(), opts, None, &mut |_, _| {}).expect("the bench runs");
     let elapsed = start.elapsed();
     let sm = &out.summary;
-    assert!(sm.invariant_violations.is_empty(), "{:?}", sm.invariant_violations);
+    assert!(
+        sm.invariant_violations.is_empty(),
+        "{:?}",
+        sm.invariant_violations
+    );
     let peak_pods: i32 = sm.workloads.values().map(|w| w.peak_replicas).sum();
     println!("diurnal_day: {n} workloads, {duration}, group max {max_nodes} nodes");
-    println!("  wall time          {:.2} s (goal < 60 s)", elapsed.as_secs_f64());
+    println!(
+        "  wall time          {:.2} s (goal < 60 s)",
+        elapsed.as_secs_f64()
+    );
     println!("  peak nodes         {}", sm.groups["general"].peak_nodes);
     println!("  sum of peak pods   {peak_pods}");
     println!("  node-hours         {:.1} (${:.2})", sm.node_hours, sm.cost);

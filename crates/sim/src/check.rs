@@ -28,12 +28,22 @@ impl Checker {
         }
     }
 
-    pub(crate) fn step(&mut self, now: i64, apps: &[App], groups: &[Group], nodes: &[SimNode], pods: &[SimPod]) {
+    pub(crate) fn step(
+        &mut self,
+        now: i64,
+        apps: &[App],
+        groups: &[Group],
+        nodes: &[SimNode],
+        pods: &[SimPod],
+    ) {
         for a in apps {
             if let Some((min, max)) = a.hpa_bounds
                 && !(min..=max).contains(&a.desired)
             {
-                self.fail(now, format!("{} has {} replicas, outside {min}..{max}", a.name, a.desired));
+                self.fail(
+                    now,
+                    format!("{} has {} replicas, outside {min}..{max}", a.name, a.desired),
+                );
             }
         }
         for g in groups {
@@ -63,24 +73,47 @@ impl Checker {
         for (n, (cpu, mem, count)) in nodes.iter().zip(used) {
             let al = &n.model.allocatable;
             if n.state == NodeState::Gone && count > 0 {
-                self.fail(now, format!("pods are still bound to deleted node {}", n.model.name));
+                self.fail(
+                    now,
+                    format!("pods are still bound to deleted node {}", n.model.name),
+                );
             }
             if cpu > al.cpu || mem > al.memory || count > al.pods {
-                self.fail(now, format!("node {} holds more than its allocatable", n.model.name));
+                self.fail(
+                    now,
+                    format!("node {} holds more than its allocatable", n.model.name),
+                );
             }
         }
     }
 
-    pub(crate) fn bind(&mut self, now: i64, p: usize, n: usize, nodes: &[SimNode], pods: &[SimPod], apps: &[App]) {
+    pub(crate) fn bind(
+        &mut self,
+        now: i64,
+        p: usize,
+        n: usize,
+        nodes: &[SimNode],
+        pods: &[SimPod],
+        apps: &[App],
+    ) {
         let node = &nodes[n];
         let pod = &apps[pods[p].app].template;
         let name = &pods[p].name;
         if node.state != NodeState::Ready || node.model.unschedulable || node.draining {
-            self.fail(now, format!("{name} bound to {} which is not Ready or is cordoned", node.model.name));
+            self.fail(
+                now,
+                format!(
+                    "{name} bound to {} which is not Ready or is cordoned",
+                    node.model.name
+                ),
+            );
         }
         for (k, v) in &pod.scheduling.node_selector {
             if node.model.labels.get(k) != Some(v) {
-                self.fail(now, format!("{name} bound to {} whose labels miss {k}={v}", node.model.name));
+                self.fail(
+                    now,
+                    format!("{name} bound to {} whose labels miss {k}={v}", node.model.name),
+                );
             }
         }
         for t in &node.model.taints {
@@ -94,7 +127,10 @@ impl Checker {
                         || tol.value == t.value)
             });
             if !tolerated {
-                self.fail(now, format!("{name} bound to {} despite taint {}", node.model.name, t.key));
+                self.fail(
+                    now,
+                    format!("{name} bound to {} despite taint {}", node.model.name, t.key),
+                );
             }
         }
         let (mut cpu, mut mem, mut count) = (pod.requests.cpu, pod.requests.memory, 1i64);
@@ -106,7 +142,13 @@ impl Checker {
         }
         let al = &node.model.allocatable;
         if cpu > al.cpu || mem > al.memory || count > al.pods {
-            self.fail(now, format!("{name} bound to {} where its requests do not fit", node.model.name));
+            self.fail(
+                now,
+                format!(
+                    "{name} bound to {} where its requests do not fit",
+                    node.model.name
+                ),
+            );
         }
     }
 
@@ -114,7 +156,13 @@ impl Checker {
         let a = pods[p].app;
         let app = &apps[a];
         if app.safe_to_evict == Some(false) {
-            self.fail(now, format!("evicted {}, which is annotated safe-to-evict: \"false\"", pods[p].name));
+            self.fail(
+                now,
+                format!(
+                    "evicted {}, which is annotated safe-to-evict: \"false\"",
+                    pods[p].name
+                ),
+            );
         }
         let Some(pdb) = &app.pdb else { return };
         // Healthy: Ready, not terminating, carrying the PDB's label (app=<name>) in its namespace.
@@ -145,16 +193,29 @@ impl Checker {
         }
     }
 
-    pub(crate) fn node_deleted(&mut self, now: i64, n: usize, nodes: &[SimNode], pods: &[SimPod], apps: &[App]) {
+    pub(crate) fn node_deleted(
+        &mut self,
+        now: i64,
+        n: usize,
+        nodes: &[SimNode],
+        pods: &[SimPod],
+        apps: &[App],
+    ) {
         let node = &nodes[n];
         for p in pods.iter().filter(|p| !p.gone && p.node == Some(n)) {
             if !p.terminating {
-                self.fail(now, format!("node {} deleted while {} runs on it", node.model.name, p.name));
+                self.fail(
+                    now,
+                    format!("node {} deleted while {} runs on it", node.model.name, p.name),
+                );
             }
             if apps[p.app].safe_to_evict == Some(false) {
                 self.fail(
                     now,
-                    format!("node {} deleted with {} that cannot be evicted", node.model.name, p.name),
+                    format!(
+                        "node {} deleted with {} that cannot be evicted",
+                        node.model.name, p.name
+                    ),
                 );
             }
         }
@@ -163,7 +224,6 @@ impl Checker {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::engine::{Engine, NodeState, Options};
     use crate::scenario::Scenario;
     use crate::settings::Resolved;
@@ -206,7 +266,11 @@ workloads:
         assert!(e.checker.violations.is_empty(), "{:?}", e.checker.violations);
         e.nodes[1].pods.push(0);
         e.checker.bind(0, 1, 1, &e.nodes, &e.pods, &e.apps);
-        assert!(e.checker.violations[0].contains("do not fit"), "{:?}", e.checker.violations);
+        assert!(
+            e.checker.violations[0].contains("do not fit"),
+            "{:?}",
+            e.checker.violations
+        );
     }
 
     #[test]

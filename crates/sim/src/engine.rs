@@ -349,9 +349,12 @@ impl Engine {
                 Some(Load::Steps(p)) => (p.clone(), None),
                 Some(Load::Diurnal(d)) => (vec![], Some(*d)),
                 Some(Load::Trace) => {
-                    let points = trace
-                        .and_then(|t| t.get(&w.name))
-                        .ok_or_else(|| format!("workloads {}: load: trace, but the trace has no rows for it", w.name))?;
+                    let points = trace.and_then(|t| t.get(&w.name)).ok_or_else(|| {
+                        format!(
+                            "workloads {}: load: trace, but the trace has no rows for it",
+                            w.name
+                        )
+                    })?;
                     (points.clone(), None)
                 }
             };
@@ -556,7 +559,11 @@ impl Engine {
         let (mut next_scan, mut next_sync, mut next_sample) = (0i64, 0i64, 0i64);
         loop {
             let next_ev = self.events.peek().map_or(i64::MAX, |Reverse((t, _, _))| *t);
-            let next = next_ev.min(next_scan).min(next_sync).min(next_sample).min(self.end);
+            let next = next_ev
+                .min(next_scan)
+                .min(next_sync)
+                .min(next_sample)
+                .min(self.end);
             self.advance(next);
             if next_sample == self.now {
                 self.sample();
@@ -586,7 +593,8 @@ impl Engine {
                 progress(self.now, self.end);
             }
             if self.opts.check_invariants {
-                self.checker.step(self.now, &self.apps, &self.groups, &self.nodes, &self.pods);
+                self.checker
+                    .step(self.now, &self.apps, &self.groups, &self.nodes, &self.pods);
             }
         }
         progress(self.end, self.end);
@@ -619,7 +627,8 @@ impl Engine {
     fn sample(&mut self) {
         let pending = self.stats.pending_now;
         let cost = self.stats.cost_so_far();
-        self.series.push(self.now, &self.apps, &self.groups, pending, cost);
+        self.series
+            .push(self.now, &self.apps, &self.groups, pending, cost);
     }
 
     fn handle(&mut self, ev: Ev) {
@@ -698,7 +707,11 @@ impl Engine {
     }
 
     fn throttled(&self, g: usize) -> bool {
-        self.groups[g].spec.throttling.iter().any(|w| w.contains(self.now))
+        self.groups[g]
+            .spec
+            .throttling
+            .iter()
+            .any(|w| w.contains(self.now))
     }
 
     fn backoff(&mut self, g: usize) -> i64 {
@@ -710,7 +723,9 @@ impl Engine {
             group.backoff_level = 0;
         }
         if group.backoff_until.is_none_or(|u| u <= now) {
-            let d = initial.saturating_mul(1i64 << group.backoff_level.min(20)).min(max);
+            let d = initial
+                .saturating_mul(1i64 << group.backoff_level.min(20))
+                .min(max);
             group.backoff_until = Some(now + d);
             group.backoff_level += 1;
         }
@@ -728,7 +743,10 @@ impl Engine {
         self.stats.instance_down(g);
         // The autoscaler deletes the instance that failed to launch, decrementing the target.
         self.stats.cloud_call(false);
-        self.groups[g].target = self.groups[g].target.saturating_sub(1).max(self.groups[g].spec.min);
+        self.groups[g].target = self.groups[g]
+            .target
+            .saturating_sub(1)
+            .max(self.groups[g].spec.min);
         let until = self.backoff(g);
         let group = &self.groups[g].spec.name;
         let node = self.nodes[n].model.name.clone();
@@ -774,7 +792,8 @@ impl Engine {
             return false;
         }
         self.stats.cloud_call(false);
-        self.checker.node_deleted(self.now, n, &self.nodes, &self.pods, &self.apps);
+        self.checker
+            .node_deleted(self.now, n, &self.nodes, &self.pods, &self.apps);
         let node = &mut self.nodes[n];
         node.state = NodeState::Gone;
         // Scale-up overshoot: a node a scale-up added that no pod ever used before it went.
@@ -827,9 +846,12 @@ impl Engine {
     }
 
     fn bind(&mut self, p: usize, n: usize) {
-        self.checker.bind(self.now, p, n, &self.nodes, &self.pods, &self.apps);
+        self.checker
+            .bind(self.now, p, n, &self.nodes, &self.pods, &self.apps);
         let a = self.pods[p].app;
-        let delay = self.rng.between(self.apps[a].start.min.secs(), self.apps[a].start.max.secs());
+        let delay = self
+            .rng
+            .between(self.apps[a].start.min.secs(), self.apps[a].start.max.secs());
         let pod = &mut self.pods[p];
         pod.node = Some(n);
         pod.bound_at = Some(self.now);
@@ -866,18 +888,21 @@ impl Engine {
         pod.terminating = true;
         if pod.node.is_none() {
             self.stats.pending_now -= 1;
-            self.stats.unbound_removed(self.now - pod.created);
         }
         let a = pod.app;
         self.apps[a].live.retain(|&q| q != p);
         if let Some(n) = pod.node {
             self.nodes[n].pods.retain(|&q| q != p);
             self.sched_dirty = true;
-            if self.nodes[n].draining && self.nodes[n].pods.is_empty() && self.nodes[n].state == NodeState::Ready {
-                if !self.delete_node(n) {
-                    self.untaint(n);
-                    self.memory.failed(&self.nodes[n].model.name.clone(), ts(self.now));
-                }
+            // A drained node goes once its last pod is gone; a refused delete call ends the drain.
+            if self.nodes[n].draining
+                && self.nodes[n].pods.is_empty()
+                && self.nodes[n].state == NodeState::Ready
+                && !self.delete_node(n)
+            {
+                self.untaint(n);
+                self.memory
+                    .failed(&self.nodes[n].model.name.clone(), ts(self.now));
             }
         }
     }
@@ -961,7 +986,8 @@ impl Engine {
                 input.pdbs.push(Pdb {
                     namespace: app.namespace.clone(),
                     name: app.name.clone(),
-                    selector: Selector::parse(&format!("app={}", app.name)).unwrap_or_else(|_| Selector::nothing()),
+                    selector: Selector::parse(&format!("app={}", app.name))
+                        .unwrap_or_else(|_| Selector::nothing()),
                     disruptions_allowed: self.disruptions_allowed(a),
                 });
             }
@@ -1028,7 +1054,11 @@ impl Engine {
     pub(crate) fn disruptions_allowed(&self, a: usize) -> i32 {
         let app = &self.apps[a];
         let Some(pdb) = &app.pdb else { return i32::MAX };
-        let healthy = app.live.iter().filter(|&&p| self.pods[p].is_ready(self.now)).count() as i32;
+        let healthy = app
+            .live
+            .iter()
+            .filter(|&&p| self.pods[p].is_ready(self.now))
+            .count() as i32;
         let desired_healthy = match (pdb.min_available, pdb.max_unavailable) {
             (Some(m), _) => m,
             (None, Some(u)) => (app.desired - u).max(0),
@@ -1098,9 +1128,12 @@ impl Engine {
             }
             let Some(input) = self.hpa_input(a) else { continue };
             let from = self.apps[a].desired;
-            let Some(h) = self.apps[a].hpa.as_mut() else { continue };
+            let Some(h) = self.apps[a].hpa.as_mut() else {
+                continue;
+            };
             self.stats.hpa_evaluations += 1;
-            let decision = swell_pod_autoscaler::decide(&input, &h.policy, &self.cfg.hpa, &mut h.history, ts(now));
+            let decision =
+                swell_pod_autoscaler::decide(&input, &h.policy, &self.cfg.hpa, &mut h.history, ts(now));
             let status = if decision.rescale {
                 decision.complete(Ok(()), &mut h.history, &h.policy).status
             } else {
@@ -1148,10 +1181,18 @@ impl Engine {
         else {
             return None;
         };
-        let ready = app.live.iter().filter(|&&p| self.pods[p].is_ready(now)).count().max(1) as f64;
+        let ready = app
+            .live
+            .iter()
+            .filter(|&&p| self.pods[p].is_ready(now))
+            .count()
+            .max(1) as f64;
         // The metrics pipeline's resolution: each sample is the mean over the last 15 s window.
         let window = 15;
-        let mean_rps = (0..window).map(|i| rps_at(load, diurnal.as_ref(), now - i)).sum::<f64>() / window as f64;
+        let mean_rps = (0..window)
+            .map(|i| rps_at(load, diurnal.as_ref(), now - i))
+            .sum::<f64>()
+            / window as f64;
         let per_pod = *base_cpu as f64 + cpu_per_rps * mean_rps / ready;
         let mut pods = Vec::with_capacity(app.live.len());
         let mut samples = Vec::with_capacity(app.live.len());
@@ -1230,7 +1271,9 @@ impl Engine {
 
     fn scale_up(&mut self, plan: &Plan, explanation: &str) {
         for up in &plan.scale_up {
-            let Some(g) = self.group_index(&up.group) else { continue };
+            let Some(g) = self.group_index(&up.group) else {
+                continue;
+            };
             if self.throttled(g) {
                 self.stats.cloud_call(true);
                 let until = self.backoff(g);
@@ -1254,7 +1297,13 @@ impl Engine {
             self.record(
                 DecisionKind::ScaleUp,
                 up.group.clone(),
-                format!("{} {} -> {} nodes for {} pending pod(s)", up.group, up.from, up.to, up.pods.len()),
+                format!(
+                    "{} {} -> {} nodes for {} pending pod(s)",
+                    up.group,
+                    up.from,
+                    up.to,
+                    up.pods.len()
+                ),
                 explanation.to_string(),
             );
         }
@@ -1270,7 +1319,9 @@ impl Engine {
 
     fn scale_down(&mut self, plan: &Plan, explanation: &str) {
         for r in &plan.scale_down {
-            let Some(&n) = self.node_by_name.get(&r.node) else { continue };
+            let Some(&n) = self.node_by_name.get(&r.node) else {
+                continue;
+            };
             if self.nodes[n].state != NodeState::Ready || self.nodes[n].draining {
                 continue;
             }
@@ -1278,7 +1329,9 @@ impl Engine {
             let node = &mut self.nodes[n];
             node.draining = true;
             node.model.unschedulable = true;
-            node.model.taints.push(Taint::new(TAINT_TO_BE_DELETED, "", TaintEffect::NoSchedule));
+            node.model
+                .taints
+                .push(Taint::new(TAINT_TO_BE_DELETED, "", TaintEffect::NoSchedule));
             let pods: Vec<usize> = node.pods.clone();
             let mut refused = None;
             for &p in &pods {
@@ -1302,7 +1355,10 @@ impl Engine {
                 self.record(
                     DecisionKind::ScaleDownFailed,
                     group,
-                    format!("drain of {} stopped: eviction of {} refused by its PDB", r.node, self.pods[p].name),
+                    format!(
+                        "drain of {} stopped: eviction of {} refused by its PDB",
+                        r.node, self.pods[p].name
+                    ),
                     explanation.to_string(),
                 );
                 continue;
@@ -1347,7 +1403,8 @@ pub fn load_trace(
         (None, Some(t)) => dir.join(t),
         (None, None) => return Ok(None),
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
     crate::trace::parse(&text, &path.display().to_string()).map(Some)
 }
 

@@ -93,7 +93,10 @@ impl Series {
                 .push(if a.active { a.desired.max(0) } else { 0 });
         }
         for g in groups {
-            self.nodes.entry(g.spec.name.clone()).or_default().push(g.instances);
+            self.nodes
+                .entry(g.spec.name.clone())
+                .or_default()
+                .push(g.instances);
         }
         self.pending.push(pending);
         self.cost.push(cost);
@@ -101,7 +104,10 @@ impl Series {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 const PALETTE: [RGBColor; 8] = [
@@ -197,9 +203,16 @@ pub fn html(summary: &Summary, series: &Series, decisions: &[DecisionRecord]) ->
          </style></head><body>\n<h1>Simulation: {name}</h1>\n",
         name = esc(&summary.scenario)
     );
-    let _ = writeln!(out, "<h2 id=\"summary\">Summary</h2>\n<pre>{}</pre>", esc(&crate::summary::render(summary)));
+    let _ = writeln!(
+        out,
+        "<h2 id=\"summary\">Summary</h2>\n<pre>{}</pre>",
+        esc(&crate::summary::render(summary))
+    );
     if summary.pdb_violations > 0 || !summary.invariant_violations.is_empty() {
-        let _ = writeln!(out, "<p class=\"bad\">Invariants were violated; see the summary.</p>");
+        let _ = writeln!(
+            out,
+            "<p class=\"bad\">Invariants were violated; see the summary.</p>"
+        );
     }
     out.push_str("<h2 id=\"charts\">Over time</h2>\n");
     for (title, y, lines) in [

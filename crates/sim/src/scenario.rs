@@ -109,7 +109,9 @@ fn quantity<'de, D: Deserializer<'de>>(d: D, what: &str) -> Result<Quantity, D::
     let q = Quantity::parse(&s)
         .map_err(|e| serde::de::Error::custom(format!("{what} {s:?} is not a quantity: {e}")))?;
     if q.sign() <= 0 {
-        return Err(serde::de::Error::custom(format!("{what} {s:?} must be above zero")));
+        return Err(serde::de::Error::custom(format!(
+            "{what} {s:?} must be above zero"
+        )));
     }
     Ok(q)
 }
@@ -581,15 +583,15 @@ pub fn locate(text: &str, path: &[Seg]) -> Option<usize> {
     let (mut from, mut to) = (0usize, lines.len());
     let mut found = None;
     for seg in path {
-        let Some(first) = (from..to).find(|&i| !blank(lines[i])) else { break };
+        let Some(first) = (from..to).find(|&i| !blank(lines[i])) else {
+            break;
+        };
         let hit = match seg {
             Seg::Key(k) => {
                 let col = key_column(lines[first]);
                 let needle = format!("{k}:");
                 (from..to).find(|&i| {
-                    !blank(lines[i])
-                        && key_column(lines[i]) == col
-                        && lines[i][col..].starts_with(&needle)
+                    !blank(lines[i]) && key_column(lines[i]) == col && lines[i][col..].starts_with(&needle)
                 })
             }
             Seg::Index(n) => {
@@ -667,9 +669,13 @@ impl Scenario {
             // serde_yaml_ng places a refused leaf value at its mapping's first line and names the
             // mapping; name the field and its own line instead.
             if let Some((line, key)) = refine(text, &message) {
-                let what = message.rsplit_once(" at line ").map_or(message.as_str(), |(w, _)| w);
+                let what = message
+                    .rsplit_once(" at line ")
+                    .map_or(message.as_str(), |(w, _)| w);
                 message = match what.split_once(": ") {
-                    Some((path, what)) if !path.contains(' ') => format!("{path}.{key}: {what} at line {line}"),
+                    Some((path, what)) if !path.contains(' ') => {
+                        format!("{path}.{key}: {what} at line {line}")
+                    }
                     _ => format!("{key}: {what} at line {line}"),
                 };
             }
@@ -698,7 +704,10 @@ impl Scenario {
             return err(vec![Key("duration")], "must be at most 31 days".into());
         }
         if self.node_groups.is_empty() {
-            return err(vec![Key("nodeGroups")], "at least one node group is needed".into());
+            return err(
+                vec![Key("nodeGroups")],
+                "at least one node group is needed".into(),
+            );
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, g) in self.node_groups.iter().enumerate() {
@@ -718,7 +727,10 @@ impl Scenario {
             if let Some(n) = g.initial
                 && !(g.min..=g.max).contains(&n)
             {
-                return err(at("initial"), format!("{n} is outside min..max ({}..{})", g.min, g.max));
+                return err(
+                    at("initial"),
+                    format!("{n} is outside min..max ({}..{})", g.min, g.max),
+                );
             }
             if g.pods <= 0 {
                 return err(at("pods"), "must be above zero".into());
@@ -732,7 +744,13 @@ impl Scenario {
             for (j, t) in g.taints.iter().enumerate() {
                 if swell_node_autoscaler::model::TaintEffect::parse(&t.effect).is_none() {
                     return err(
-                        vec![Key("nodeGroups"), Index(i), Key("taints"), Index(j), Key("effect")],
+                        vec![
+                            Key("nodeGroups"),
+                            Index(i),
+                            Key("taints"),
+                            Index(j),
+                            Key("effect"),
+                        ],
                         format!("{:?} is not NoSchedule, PreferNoSchedule or NoExecute", t.effect),
                     );
                 }
@@ -836,7 +854,12 @@ impl Scenario {
                 }
                 if h.target_cpu_utilization <= 0 {
                     return err(
-                        vec![Key("workloads"), Index(i), Key("hpa"), Key("targetCpuUtilization")],
+                        vec![
+                            Key("workloads"),
+                            Index(i),
+                            Key("hpa"),
+                            Key("targetCpuUtilization"),
+                        ],
                         "must be above zero".into(),
                     );
                 }
@@ -910,7 +933,8 @@ fn check_tolerations(
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }

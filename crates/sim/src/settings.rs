@@ -105,7 +105,10 @@ impl Resolved {
         }
         if let Some(n) = s.max_scale_down_parallelism {
             if n == 0 {
-                return Err(SettingError("max-scale-down-parallelism", "must be above zero".into()));
+                return Err(SettingError(
+                    "max-scale-down-parallelism",
+                    "must be above zero".into(),
+                ));
             }
             sd.max_scale_down_parallelism = n;
         }
@@ -118,7 +121,10 @@ impl Resolved {
         if let Some(n) = s.max_nodes_total {
             node.limits.max_nodes_total = n;
         }
-        dur(s.new_pod_scale_up_delay, &mut node.scale_up.new_pod_scale_up_delay);
+        dur(
+            s.new_pod_scale_up_delay,
+            &mut node.scale_up.new_pod_scale_up_delay,
+        );
         if let Some(b) = s.balance_similar_node_groups {
             node.scale_up.balance_similar_node_groups = b;
         }

@@ -167,8 +167,6 @@ impl Collector {
         }
     }
 
-    pub(crate) fn unbound_removed(&mut self, _wait: i64) {}
-
     pub(crate) fn reset_pending_times(&mut self) {
         self.waits.clear();
     }
@@ -336,7 +334,10 @@ fn rows(s: &Summary) -> Vec<(String, String)> {
     ));
     r.push((
         "pending pod-seconds".into(),
-        format!("{} ({} still pending)", s.pending.pod_seconds, s.pending.still_pending),
+        format!(
+            "{} ({} still pending)",
+            s.pending.pod_seconds, s.pending.still_pending
+        ),
     ));
     for (name, w) in &s.workloads {
         r.push((
@@ -349,7 +350,10 @@ fn rows(s: &Summary) -> Vec<(String, String)> {
     }
     r.push(("evictions".into(), s.evictions.to_string()));
     r.push(("PDB violations".into(), s.pdb_violations.to_string()));
-    r.push(("scale-up overshoot".into(), format!("{} node(s) removed unused", s.overshoot_nodes)));
+    r.push((
+        "scale-up overshoot".into(),
+        format!("{} node(s) removed unused", s.overshoot_nodes),
+    ));
     r.push(("flaps".into(), s.flaps.to_string()));
     r.push((
         "cloud calls".into(),

@@ -25,14 +25,21 @@ pub fn parse(text: &str, file: &str) -> Result<BTreeMap<String, Vec<LoadPoint>>,
         let n = i + 1;
         let cols: Vec<&str> = line.split(',').map(str::trim).collect();
         let [time, workload, rps] = cols.as_slice() else {
-            return Err(format!("{file}: line {n}: expected 3 columns, found {}", cols.len()));
+            return Err(format!(
+                "{file}: line {n}: expected 3 columns, found {}",
+                cols.len()
+            ));
         };
         let at = match time.parse::<i64>() {
             Ok(s) if s >= 0 => Dur::from_secs(s),
             Ok(_) => return Err(format!("{file}: line {n}: time {time:?} is negative")),
             Err(_) => match swell_core::duration::parse_go_duration(time) {
                 Ok(d) if !d.is_negative() && d.subsec_nanos() == 0 => Dur(d),
-                _ => return Err(format!("{file}: line {n}: time {time:?} is not seconds or a duration")),
+                _ => {
+                    return Err(format!(
+                        "{file}: line {n}: time {time:?} is not seconds or a duration"
+                    ));
+                }
             },
         };
         let rps: f64 = rps

@@ -48,18 +48,33 @@ fn a_bad_quantity_or_duration_is_named_with_its_line() {
 #[test]
 fn bounds_across_fields_are_named_with_the_fields_line() {
     let e = refuse(&GOOD.replace("    max: 5", "    max: 0"));
-    assert!(e.contains("nodeGroups[0].max") && e.contains("below min") && e.contains("line 6"), "{e}");
+    assert!(
+        e.contains("nodeGroups[0].max") && e.contains("below min") && e.contains("line 6"),
+        "{e}"
+    );
     let e = refuse(&GOOD.replace("replicas: 2", "replicas: 20"));
-    assert!(e.contains("workloads[0].replicas") && e.contains("line 12"), "{e}");
+    assert!(
+        e.contains("workloads[0].replicas") && e.contains("line 12"),
+        "{e}"
+    );
     let e = refuse(&GOOD.replace("maxReplicas: 10", "maxReplicas: 0"));
-    assert!(e.contains("workloads[0].hpa.maxReplicas") && e.contains("line 15"), "{e}");
+    assert!(
+        e.contains("workloads[0].hpa.maxReplicas") && e.contains("line 15"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_bad_setting_is_named_by_its_flag() {
-    let text = GOOD.replace("duration: 10m\n", "duration: 10m\nsettings:\n  expander: cheapest\n");
+    let text = GOOD.replace(
+        "duration: 10m\n",
+        "duration: 10m\nsettings:\n  expander: cheapest\n",
+    );
     let e = refuse(&text);
     assert!(e.contains("settings.expander") && e.contains("line 4"), "{e}");
-    let text = GOOD.replace("duration: 10m\n", "duration: 10m\nsettings:\n  scan-intervall: 5s\n");
+    let text = GOOD.replace(
+        "duration: 10m\n",
+        "duration: 10m\nsettings:\n  scan-intervall: 5s\n",
+    );
     assert!(refuse(&text).contains("unknown field `scan-intervall`"));
 }

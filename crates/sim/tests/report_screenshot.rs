@@ -14,7 +14,12 @@ use swell_sim::{Scenario, Settings};
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
 }
 
 fn screenshot(browser: &str, html: &Path, png: &Path) {
@@ -104,7 +109,10 @@ fn the_report_renders_its_charts_in_headless_chromium() {
             }
         }
     }
-    assert!(white > w * h / 2, "a mostly white page, not a blank or error screen");
+    assert!(
+        white > w * h / 2,
+        "a mostly white page, not a blank or error screen"
+    );
     // The replicas chart (web in orange, api in blue) sits in the second band of 300 rows, the
     // nodes chart in the third, the pending chart in the fourth: lines drawn in each.
     assert!(orange[1] + orange[2] > 300, "the web replicas line: {orange:?}");

@@ -22,7 +22,12 @@ fn scenario(name: &str) -> Scenario {
 fn run_with(s: &Scenario, settings: &Settings) -> Outcome {
     let trace = load_trace(s, &dir(), None).unwrap();
     let out = run(s, settings, Options::default(), trace.as_ref(), &mut |_, _| {}).unwrap();
-    assert_eq!(out.summary.invariant_violations, Vec::<String>::new(), "{}", s.name);
+    assert_eq!(
+        out.summary.invariant_violations,
+        Vec::<String>::new(),
+        "{}",
+        s.name
+    );
     assert_eq!(out.summary.pdb_violations, 0, "{}", s.name);
     out
 }
@@ -66,7 +71,10 @@ fn diurnal_day_scales_up_in_the_afternoon_and_down_at_night() {
     assert!(at(&out, shop, 14 * h) >= 3 * at(&out, shop, 3 * h), "{shop:?}");
     assert!(at(&out, nodes, 15 * h) > at(&out, nodes, 3 * h));
     assert!(at(&out, shop, 23 * h + 1800) < at(&out, shop, 14 * h));
-    assert!(at(&out, nodes, 23 * h + 1800) < at(&out, nodes, 15 * h), "{nodes:?}");
+    assert!(
+        at(&out, nodes, 23 * h + 1800) < at(&out, nodes, 15 * h),
+        "{nodes:?}"
+    );
     assert!(out.summary.workloads["search"].final_replicas <= 3);
 }
 
@@ -77,7 +85,10 @@ fn batch_burst_drains_through_the_pdbs_and_keeps_the_node_of_a_pod_that_refuses_
     assert!(s.groups["general"].peak_nodes >= 12, "{s:?}");
     assert!(s.evictions > 0, "the drains evict service pods: {s:?}");
     assert_eq!(s.pdb_violations, 0);
-    assert_eq!(s.workloads["nightly-report"].final_replicas, 0, "every batch pod completed");
+    assert_eq!(
+        s.workloads["nightly-report"].final_replicas, 0,
+        "every batch pod completed"
+    );
     assert_eq!(s.pending.still_pending, 0);
     // Back down, but not below what the services and the ledger pod hold.
     assert!(s.groups["general"].final_nodes <= 6, "{s:?}");
@@ -88,7 +99,11 @@ fn batch_burst_drains_through_the_pdbs_and_keeps_the_node_of_a_pod_that_refuses_
 fn capacity_shortage_falls_back_to_the_other_group_and_ends_there() {
     let out = run_scenario("capacity-shortage.yaml");
     let s = &out.summary;
-    assert!(out.decisions.iter().any(|d| d.kind == DecisionKind::LaunchFailed && d.target == "cheap"));
+    assert!(
+        out.decisions
+            .iter()
+            .any(|d| d.kind == DecisionKind::LaunchFailed && d.target == "cheap")
+    );
     assert!(
         out.decisions
             .iter()
@@ -107,7 +122,10 @@ fn scale_from_zero_grows_an_empty_group_for_the_job_and_shrinks_it_back_to_zero(
     let s = &out.summary;
     let nodes = &out.series.nodes["batch"];
     assert_eq!(nodes[0], 0);
-    assert!(s.groups["batch"].peak_nodes >= 3, "12 pods of 2 cpu on 8-cpu nodes: {s:?}");
+    assert!(
+        s.groups["batch"].peak_nodes >= 3,
+        "12 pods of 2 cpu on 8-cpu nodes: {s:?}"
+    );
     assert_eq!(s.groups["batch"].final_nodes, 0);
     assert_eq!(s.pending.pods, 12);
     assert_eq!(s.pending.still_pending, 0);
@@ -128,12 +146,17 @@ fn trace_replay_follows_the_recorded_load() {
 #[test]
 fn the_same_seed_gives_byte_identical_json_and_another_seed_does_not() {
     let s = scenario("flash-crowd.yaml");
-    let json = |s: &Scenario| serde_json::to_string_pretty(&run_with(s, &Settings::default()).summary).unwrap();
+    let json =
+        |s: &Scenario| serde_json::to_string_pretty(&run_with(s, &Settings::default()).summary).unwrap();
     let (a, b) = (json(&s), json(&s));
     assert_eq!(a, b);
     let mut other = s.clone();
     other.seed += 1;
-    assert_ne!(a, json(&other), "the seed drives boot delays, start delays and usage noise");
+    assert_ne!(
+        a,
+        json(&other),
+        "the seed drives boot delays, start delays and usage noise"
+    );
 }
 
 #[test]
@@ -149,7 +172,12 @@ fn settings_take_effect_a_shorter_unneeded_time_removes_nodes_sooner_and_cheaper
         },
     )
     .summary;
-    assert!(fast.node_hours < slow.node_hours, "{} vs {}", fast.node_hours, slow.node_hours);
+    assert!(
+        fast.node_hours < slow.node_hours,
+        "{} vs {}",
+        fast.node_hours,
+        slow.node_hours
+    );
 }
 
 #[test]

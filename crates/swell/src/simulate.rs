@@ -143,7 +143,8 @@ impl SettingFlags {
 }
 
 fn simulate(path: &Path, args: &SimulateArgs) -> Result<Outcome, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
     let mut scenario = Scenario::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
@@ -171,7 +172,13 @@ fn simulate(path: &Path, args: &SimulateArgs) -> Result<Outcome, String> {
             bar.set_message(format!("{} simulated", swell_sim::summary::hms(now)));
         }
     };
-    let out = swell_sim::run(&scenario, &args.flags.settings(), opts, trace.as_ref(), &mut progress);
+    let out = swell_sim::run(
+        &scenario,
+        &args.flags.settings(),
+        opts,
+        trace.as_ref(),
+        &mut progress,
+    );
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -189,7 +196,10 @@ pub fn run(args: &SimulateArgs) -> Result<String, String> {
     let a = simulate(&args.scenarios[0], args)?;
     if args.compare {
         let b = simulate(&args.scenarios[1], args)?;
-        let (na, nb) = (args.scenarios[0].display().to_string(), args.scenarios[1].display().to_string());
+        let (na, nb) = (
+            args.scenarios[0].display().to_string(),
+            args.scenarios[1].display().to_string(),
+        );
         return if args.json {
             serde_json::to_string_pretty(&serde_json::json!({"a": a.summary, "b": b.summary}))
                 .map_err(|e| format!("failed to print the summaries: {e}"))
@@ -214,7 +224,10 @@ pub fn run(args: &SimulateArgs) -> Result<String, String> {
     }
     if !a.summary.invariant_violations.is_empty() {
         println!("{out}");
-        return Err(format!("{} invariant violation(s)", a.summary.invariant_violations.len()));
+        return Err(format!(
+            "{} invariant violation(s)",
+            a.summary.invariant_violations.len()
+        ));
     }
     Ok(out.trim_end().to_string())
 }
