@@ -501,6 +501,34 @@ pub fn container_requests_milli(
     }
 }
 
+/// Clears what no controller of ours reads from a watched pod and what makes pods big: managed
+/// fields, the containers' command, args, environment, mounts and probes, and the container
+/// statuses. Requests, ownership, phase, conditions and the scheduling fields stay. Controllers strip
+/// more on top of this where they read less.
+pub fn strip_for_cache(pod: &mut Pod) {
+    pod.metadata.managed_fields = None;
+    if let Some(spec) = pod.spec.as_mut() {
+        for c in spec
+            .containers
+            .iter_mut()
+            .chain(spec.init_containers.iter_mut().flatten())
+        {
+            c.env = None;
+            c.env_from = None;
+            c.volume_mounts = None;
+            c.command = None;
+            c.args = None;
+            c.liveness_probe = None;
+            c.readiness_probe = None;
+            c.startup_probe = None;
+        }
+    }
+    if let Some(status) = pod.status.as_mut() {
+        status.container_statuses = None;
+        status.init_container_statuses = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::api::core::v1::{PodCondition, PodStatus, ResourceRequirements};

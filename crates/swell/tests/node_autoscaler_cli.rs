@@ -4,26 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+mod common;
+
+use common::swell;
 
 use swell_node_autoscaler::{
     ClusterInput, Config, Memory, Snapshot,
     controller::{DecisionStore, LoopRecord},
     testing as t,
 };
-
-fn swell(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_swell"))
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("swell runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn refused(args: &[&str], want: &str) {
     let (ok, _, stderr) = swell(args);

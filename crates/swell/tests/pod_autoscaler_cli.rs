@@ -3,22 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::swell;
 use std::process::Command;
 
 use swell_pod_autoscaler::controller::{DecisionRecord, DecisionStore};
-
-fn swell(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_swell"))
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("swell runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn bad_controller_flags_are_refused_before_connecting() {

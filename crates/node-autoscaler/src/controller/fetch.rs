@@ -13,7 +13,6 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::{
@@ -285,32 +284,13 @@ pub fn fetch<P: NodeGroupProvider>(
     }
 }
 
-/// Strips what the node autoscaler never reads from a watched pod, to keep the cache small.
+/// Strips what the node autoscaler never reads from a watched pod, to keep the cache small (the
+/// scheduling fields, volumes and annotations stay: the predicates and drain rules read them).
 pub fn strip_pod(pod: &mut Pod) {
-    pod.metadata.managed_fields = None;
-    if let Some(spec) = pod.spec.as_mut() {
-        for c in spec
-            .containers
-            .iter_mut()
-            .chain(spec.init_containers.iter_mut().flatten())
-        {
-            c.env = None;
-            c.env_from = None;
-            c.volume_mounts = None;
-            c.command = None;
-            c.args = None;
-            c.liveness_probe = None;
-            c.readiness_probe = None;
-            c.startup_probe = None;
-        }
-    }
-    if let Some(status) = pod.status.as_mut() {
-        status.container_statuses = None;
-        status.init_container_statuses = None;
-    }
+    swell_core::pod::strip_for_cache(pod);
 }
 
-/// An `Arc`'d empty store set, for building [`Stores`] in tests and before the watches start.
+/// Empty stores and their writers: the watches feed the writers (tests may too).
 pub fn empty_stores() -> (Stores, StoreWriters) {
     use kube::runtime::reflector::store;
     let (nodes, w_nodes) = store();
@@ -385,6 +365,3 @@ where
     }
     writer.apply_watcher_event(&Event::InitDone);
 }
-
-/// Shares a value between the loop and the HTTP handlers.
-pub type Shared<T> = Arc<std::sync::Mutex<T>>;

@@ -344,30 +344,12 @@ fn needs_immediate(state: &ControllerState, hpa: &HorizontalPodAutoscaler) -> bo
 
 /// Strips what the controller never reads from a watched pod, to keep the cache small.
 fn strip_pod(pod: &mut Pod) {
-    pod.metadata.managed_fields = None;
+    swell_core::pod::strip_for_cache(pod);
     pod.metadata.annotations = None;
     if let Some(spec) = pod.spec.as_mut() {
         spec.volumes = None;
         spec.affinity = None;
         spec.tolerations = None;
-        for c in spec
-            .containers
-            .iter_mut()
-            .chain(spec.init_containers.iter_mut().flatten())
-        {
-            c.env = None;
-            c.env_from = None;
-            c.volume_mounts = None;
-            c.command = None;
-            c.args = None;
-            c.liveness_probe = None;
-            c.readiness_probe = None;
-            c.startup_probe = None;
-        }
-    }
-    if let Some(status) = pod.status.as_mut() {
-        status.container_statuses = None;
-        status.init_container_statuses = None;
     }
 }
 
