@@ -193,3 +193,27 @@ fn every_shipped_scenario_parses() {
     }
     assert!(n >= 6);
 }
+
+#[test]
+fn throttled_cloud_calls_fail_back_off_the_group_and_the_crowd_is_served_later() {
+    let mut s = scenario("flash-crowd.yaml");
+    s.node_groups[0].throttling.push(swell_sim::scenario::Window {
+        from: swell_sim::scenario::Dur::from_secs(10 * 60),
+        to: swell_sim::scenario::Dur::from_secs(13 * 60),
+    });
+    let calm = run_scenario("flash-crowd.yaml").summary;
+    let out = run_with(&s, &Settings::default());
+    assert!(out.summary.cloud_call_failures > 0);
+    assert!(
+        out.decisions
+            .iter()
+            .any(|d| d.kind == DecisionKind::ScaleUpFailed)
+    );
+    // The first scale-up waits for the throttling window and the group's backoff.
+    assert!(
+        out.summary.pending.max_s > calm.pending.max_s + 60,
+        "{:?}",
+        out.summary.pending
+    );
+    assert_eq!(out.summary.pending.still_pending, 0);
+}
