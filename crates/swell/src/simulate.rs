@@ -35,7 +35,7 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     /// Replace the scenario's seed.
-    #[arg(long)]
+    #[arg(long, env = "SWELL_SIM_SEED")]
     seed: Option<u64>,
     /// Replay this CSV (time,workload,rps) instead of the scenario's `trace`.
     #[arg(long, value_name = "CSV")]
@@ -47,68 +47,68 @@ pub struct SimulateArgs {
     flags: SettingFlags,
 }
 
-/// The live controllers' flags that the simulated autoscalers take.
+/// The live controllers' flags that the simulated autoscalers take (each also from `SWELL_SIM_<FLAG>`).
 #[derive(Debug, clap::Args)]
 struct SettingFlags {
     /// How often the node autoscaler plans (default 10s).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_SCAN_INTERVAL", value_parser = dur)]
     scan_interval: Option<Dur>,
     /// Node-group expander chain: random, most-pods, least-waste, least-nodes, price (default least-waste).
-    #[arg(long)]
+    #[arg(long, env = "SWELL_SIM_EXPANDER")]
     expander: Option<String>,
     /// Whether the node autoscaler removes nodes (default true).
-    #[arg(long)]
+    #[arg(long, env = "SWELL_SIM_SCALE_DOWN_ENABLED")]
     scale_down_enabled: Option<bool>,
     /// How long a node must be unneeded before it is removed (default 10m).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_SCALE_DOWN_UNNEEDED_TIME", value_parser = dur)]
     scale_down_unneeded_time: Option<Dur>,
     /// Node utilization below which a node may be removed (default 0.5).
-    #[arg(long)]
+    #[arg(long, env = "SWELL_SIM_SCALE_DOWN_UTILIZATION_THRESHOLD")]
     scale_down_utilization_threshold: Option<f64>,
     /// No scale-down this long after a scale-up (default 10m).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_SCALE_DOWN_DELAY_AFTER_ADD", value_parser = dur)]
     scale_down_delay_after_add: Option<Dur>,
     /// No scale-down this long after a node deletion (default 0s).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_SCALE_DOWN_DELAY_AFTER_DELETE", value_parser = dur)]
     scale_down_delay_after_delete: Option<Dur>,
     /// No scale-down this long after a failed one (default 3m).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_SCALE_DOWN_DELAY_AFTER_FAILURE", value_parser = dur)]
     scale_down_delay_after_failure: Option<Dur>,
     /// Nodes removed at once (default 10).
-    #[arg(long)]
+    #[arg(long, env = "SWELL_SIM_MAX_SCALE_DOWN_PARALLELISM")]
     max_scale_down_parallelism: Option<usize>,
     /// Non-empty nodes drained at once (default 1).
-    #[arg(long)]
+    #[arg(long, env = "SWELL_SIM_MAX_DRAIN_PARALLELISM")]
     max_drain_parallelism: Option<usize>,
     /// Most nodes in the cluster (default 0: no limit).
-    #[arg(long)]
+    #[arg(long, env = "SWELL_SIM_MAX_NODES_TOTAL")]
     max_nodes_total: Option<usize>,
     /// Pods younger than this do not trigger a scale-up (default 0s).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_NEW_POD_SCALE_UP_DELAY", value_parser = dur)]
     new_pod_scale_up_delay: Option<Dur>,
     /// Spread scale-ups across similar node groups (default false).
-    #[arg(long)]
+    #[arg(long, env = "SWELL_SIM_BALANCE_SIMILAR_NODE_GROUPS")]
     balance_similar_node_groups: Option<bool>,
     /// Backoff of a node group after a failed scale-up (default 5m).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_INITIAL_NODE_GROUP_BACKOFF_DURATION", value_parser = dur)]
     initial_node_group_backoff_duration: Option<Dur>,
     /// Longest backoff of a node group (default 30m).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_MAX_NODE_GROUP_BACKOFF_DURATION", value_parser = dur)]
     max_node_group_backoff_duration: Option<Dur>,
     /// How often the pod autoscaler evaluates every HPA (default 15s).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_HORIZONTAL_POD_AUTOSCALER_SYNC_PERIOD", value_parser = dur)]
     horizontal_pod_autoscaler_sync_period: Option<Dur>,
     /// Minimum change from 1.0 in the metric ratio for the pod autoscaler to act (default 0.1).
-    #[arg(long)]
+    #[arg(long, env = "SWELL_SIM_HORIZONTAL_POD_AUTOSCALER_TOLERANCE")]
     horizontal_pod_autoscaler_tolerance: Option<f64>,
     /// Scale-down stabilization window of HPAs without behavior (default 5m).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_HORIZONTAL_POD_AUTOSCALER_DOWNSCALE_STABILIZATION", value_parser = dur)]
     horizontal_pod_autoscaler_downscale_stabilization: Option<Dur>,
     /// Period after a pod starts in which its cpu samples are not trusted (default 5m).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_HORIZONTAL_POD_AUTOSCALER_CPU_INITIALIZATION_PERIOD", value_parser = dur)]
     horizontal_pod_autoscaler_cpu_initialization_period: Option<Dur>,
     /// Period after a pod starts in which readiness changes count as its first (default 30s).
-    #[arg(long, value_parser = dur)]
+    #[arg(long, env = "SWELL_SIM_HORIZONTAL_POD_AUTOSCALER_INITIAL_READINESS_DELAY", value_parser = dur)]
     horizontal_pod_autoscaler_initial_readiness_delay: Option<Dur>,
 }
 
