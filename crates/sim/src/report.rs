@@ -133,9 +133,9 @@ fn chart(title: &str, y_label: &str, t: &[i64], lines: &[(String, Vec<f64>)]) ->
         let y_max = lines
             .iter()
             .flat_map(|(_, v)| v.iter().copied())
-            .fold(0.0f64, f64::max)
-            .max(1.0)
-            * 1.1;
+            .fold(0.0f64, f64::max);
+        // Headroom above the highest value; an all-zero chart still gets an axis.
+        let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
         let mut c = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(10)
