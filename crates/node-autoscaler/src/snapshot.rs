@@ -207,6 +207,20 @@ impl Snapshot {
         }
     }
 
+    /// Gives the lists back, so that a caller that snapshots often (the simulator: every scan
+    /// interval) can update them in place instead of building every object again. Pods come back
+    /// exactly as given, in order; nodes and groups without those [`Snapshot::warnings`] left out.
+    pub fn into_input(self) -> ClusterInput {
+        ClusterInput {
+            nodes: self.nodes,
+            pods: self.pods,
+            pdbs: self.pdbs,
+            daemonsets: self.daemonsets,
+            groups: self.groups,
+            namespaces: self.namespaces,
+        }
+    }
+
     /// Nodes.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes

@@ -208,6 +208,9 @@ pub struct Engine {
     memory: Memory,
     sched_dirty: bool,
     sched_cursor: Vec<usize>,
+    /// The model pods of the last snapshot, by sim pod id, updated in place for the next one
+    /// (building 20,000 pods from their templates every scan interval was most of a day's run).
+    model_pods: Vec<Option<Pod>>,
     pub(crate) stats: Collector,
     pub(crate) checker: Checker,
     series: Series,
@@ -295,6 +298,7 @@ impl Engine {
             memory: Memory::default(),
             sched_dirty: true,
             sched_cursor: Vec::new(),
+            model_pods: Vec::new(),
             stats: Collector::default(),
             checker: Checker::default(),
             series: Series::new(sample_every),
@@ -944,25 +948,62 @@ impl Engine {
         let app = &self.apps[pod.app];
         let mut m = app.template.clone();
         m.name.clone_from(&pod.name);
-        m.node_name = pod.node.map(|n| self.nodes[n].model.name.clone());
+        m.created = ts(pod.created);
+        self.refresh_model_pod(p, &mut m);
+        m
+    }
+
+    /// Sets the fields of a model pod that change over its life (binding, phase, termination, the
+    /// scheduler's mark, its owner's replicas); everything else is fixed at creation.
+    fn refresh_model_pod(&self, p: usize, m: &mut Pod) {
+        let pod = &self.pods[p];
+        let app = &self.apps[pod.app];
+        let node = pod.node.map(|n| self.nodes[n].model.name.as_str());
+        if m.node_name.as_deref() != node {
+            m.node_name = node.map(str::to_string);
+        }
         m.phase = if pod.node.is_some() {
             PodPhase::Running
         } else {
             PodPhase::Pending
         };
-        if pod.terminating {
-            m.deletion_timestamp = Some(ts(pod.terminating_at));
-        }
-        m.created = ts(pod.created);
+        m.deletion_timestamp = pod.terminating.then(|| ts(pod.terminating_at));
         m.unschedulable = pod.unschedulable;
         if let Some(o) = m.owner.as_mut() {
             o.replicas = Some(app.desired);
         }
-        m
+    }
+
+    /// The model pods of `ids`, in order: kept from the last snapshot and refreshed, or built.
+    fn take_model_pods(&mut self, ids: &[usize]) -> Vec<Pod> {
+        if self.model_pods.len() < self.pods.len() {
+            self.model_pods.resize_with(self.pods.len(), || None);
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for &p in ids {
+            let pod = match self.model_pods[p].take() {
+                Some(mut m) => {
+                    self.refresh_model_pod(p, &mut m);
+                    m
+                }
+                None => self.model_pod(p),
+            };
+            out.push(pod);
+        }
+        out
+    }
+
+    /// Keeps a snapshot's model pods for the next one (those of pods that are gone are dropped).
+    fn keep_model_pods(&mut self, ids: &[usize], pods: Vec<Pod>) {
+        for (&p, m) in ids.iter().zip(pods) {
+            if !self.pods[p].gone {
+                self.model_pods[p] = Some(m);
+            }
+        }
     }
 
     /// The cluster as the API server would list it: registered nodes, live pods, PDBs.
-    fn cluster_input(&self, pending_only_marked: bool) -> (ClusterInput, Vec<usize>) {
+    fn cluster_input(&mut self, pending_only_marked: bool) -> (ClusterInput, Vec<usize>) {
         let mut input = ClusterInput::default();
         for n in &self.nodes {
             if n.state == NodeState::Ready {
@@ -980,7 +1021,7 @@ impl Engine {
             }
         }
         pod_ids.sort_unstable();
-        input.pods = pod_ids.iter().map(|&p| self.model_pod(p)).collect();
+        input.pods = self.take_model_pods(&pod_ids);
         for (a, app) in self.apps.iter().enumerate() {
             if app.pdb.is_some() && app.active {
                 input.pdbs.push(Pdb {
@@ -1011,7 +1052,7 @@ impl Engine {
     /// for the smallest of them (cpu, memory and a pod slot) with their pods. Nodes without that room
     /// fail NodeResourcesFit for every pending pod, and no scenario pod has inter-pod (anti-)affinity
     /// that could make another node's pods matter, so leaving them out changes no binding.
-    fn scheduler_input(&self) -> (ClusterInput, Vec<usize>, Vec<usize>) {
+    fn scheduler_input(&mut self) -> (ClusterInput, Vec<usize>, Vec<usize>) {
         let mut pending = Vec::new();
         for a in &self.apps {
             for &p in &a.live {
@@ -1046,7 +1087,7 @@ impl Engine {
             pod_ids.extend_from_slice(&n.pods);
         }
         pod_ids.extend_from_slice(&pending);
-        input.pods = pod_ids.iter().map(|&p| self.model_pod(p)).collect();
+        input.pods = self.take_model_pods(&pod_ids);
         (input, pod_ids, node_ids)
     }
 
@@ -1109,6 +1150,7 @@ impl Engine {
             }
         }
         drop(sim);
+        self.keep_model_pods(&pod_ids, snap.into_input().pods);
         for (p, n) in binds {
             self.stats.pending_now -= 1;
             self.bind(p, n);
@@ -1247,12 +1289,12 @@ impl Engine {
     // --- the node autoscaler ---
 
     fn node_autoscaler_loop(&mut self) {
-        let (input, _) = self.cluster_input(true);
+        let (input, pod_ids) = self.cluster_input(true);
         let snap = Snapshot::new(input);
         self.plans += 1;
         let seed = self.seed ^ (self.now as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let plan = swell_node_autoscaler::plan(&snap, &self.cfg.node, &mut self.memory, ts(self.now), seed);
-        drop(snap);
+        self.keep_model_pods(&pod_ids, snap.into_input().pods);
         if plan.is_noop() {
             return;
         }
