@@ -175,6 +175,9 @@ pub(crate) struct App {
     pub(crate) safe_to_evict: Option<bool>,
     hpa: Option<HpaState>,
     created_at: i64,
+    /// `app=<name>`: the selector of its PDB and its scale subresource, parsed once.
+    selector: String,
+    pdb_selector: Selector,
 }
 
 #[derive(Debug)]
@@ -438,6 +441,8 @@ impl Engine {
                 safe_to_evict: w.safe_to_evict,
                 hpa,
                 created_at: w.at.map_or(0, |a| a.secs()),
+                selector: String::new(),
+                pdb_selector: Selector::nothing(),
             });
         }
         for j in &scenario.jobs {
@@ -474,7 +479,13 @@ impl Engine {
                 safe_to_evict: None,
                 hpa: None,
                 created_at: j.at.secs(),
+                selector: String::new(),
+                pdb_selector: Selector::nothing(),
             });
+        }
+        for app in &mut e.apps {
+            app.selector = format!("app={}", app.name);
+            app.pdb_selector = Selector::parse(&app.selector).unwrap_or_else(|_| Selector::nothing());
         }
         e.sched_cursor = vec![0; e.apps.len()];
         e.stats.init(&e.apps, &e.groups);
@@ -1027,8 +1038,7 @@ impl Engine {
                 input.pdbs.push(Pdb {
                     namespace: app.namespace.clone(),
                     name: app.name.clone(),
-                    selector: Selector::parse(&format!("app={}", app.name))
-                        .unwrap_or_else(|_| Selector::nothing()),
+                    selector: app.pdb_selector.clone(),
                     disruptions_allowed: self.disruptions_allowed(a),
                 });
             }
@@ -1273,7 +1283,7 @@ impl Engine {
             ScaleTarget {
                 spec_replicas: app.desired,
                 status_replicas,
-                selector: format!("app={}", app.name),
+                selector: app.selector.clone(),
             },
             pods,
             vec![MetricInput::Pods(Ok(PodSamples::new(samples)))],
