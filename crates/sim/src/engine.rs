@@ -775,7 +775,12 @@ impl Engine {
             self.groups[g].target,
             ts(until)
         );
-        self.record(DecisionKind::LaunchFailed, group.clone(), summary, explanation);
+        self.record(
+            DecisionKind::LaunchFailed,
+            group.clone(),
+            summary,
+            explanation.into(),
+        );
         if self.groups[g].instances < self.groups[g].target {
             // A target at the group's minimum stays: the cloud keeps trying to reach it.
             self.relaunch(g);
@@ -1215,7 +1220,12 @@ impl Engine {
                     "{}: {} -> {} replicas ({})",
                     self.apps[a].name, from, to, decision.rescale_reason
                 );
-                self.record(DecisionKind::Hpa, self.apps[a].name.clone(), summary, explanation);
+                self.record(
+                    DecisionKind::Hpa,
+                    self.apps[a].name.clone(),
+                    summary,
+                    explanation.into(),
+                );
             }
         }
     }
@@ -1308,10 +1318,11 @@ impl Engine {
         if plan.is_noop() {
             return;
         }
-        let explanation = if self.opts.record_explanations {
-            swell_node_autoscaler::explain::render(&plan)
+        // One text per plan, shared by every decision the plan makes.
+        let explanation: Arc<str> = if self.opts.record_explanations {
+            swell_node_autoscaler::explain::render(&plan).into()
         } else {
-            String::new()
+            Arc::from("")
         };
         self.scale_up(&plan, &explanation);
         self.scale_down(&plan, &explanation);
@@ -1321,7 +1332,7 @@ impl Engine {
         self.groups.iter().position(|g| g.spec.name == id)
     }
 
-    fn scale_up(&mut self, plan: &Plan, explanation: &str) {
+    fn scale_up(&mut self, plan: &Plan, explanation: &Arc<str>) {
         for up in &plan.scale_up {
             let Some(g) = self.group_index(&up.group) else {
                 continue;
@@ -1336,7 +1347,8 @@ impl Engine {
                     format!(
                         "{explanation}\nThe set-target-size call failed (Throttled); the group is backed off until {}.",
                         ts(until)
-                    ),
+                    )
+                    .into(),
                 );
                 continue;
             }
@@ -1356,7 +1368,7 @@ impl Engine {
                     up.to,
                     up.pods.len()
                 ),
-                explanation.to_string(),
+                Arc::clone(explanation),
             );
         }
     }
@@ -1369,7 +1381,7 @@ impl Engine {
         self.sched_dirty = true;
     }
 
-    fn scale_down(&mut self, plan: &Plan, explanation: &str) {
+    fn scale_down(&mut self, plan: &Plan, explanation: &Arc<str>) {
         for r in &plan.scale_down {
             let Some(&n) = self.node_by_name.get(&r.node) else {
                 continue;
@@ -1411,7 +1423,7 @@ impl Engine {
                         "drain of {} stopped: eviction of {} refused by its PDB",
                         r.node, self.pods[p].name
                     ),
-                    explanation.to_string(),
+                    Arc::clone(explanation),
                 );
                 continue;
             }
@@ -1424,7 +1436,7 @@ impl Engine {
                 pods.len()
             );
             self.stats.scale_downs += 1;
-            self.record(DecisionKind::ScaleDown, group, summary, explanation.to_string());
+            self.record(DecisionKind::ScaleDown, group, summary, Arc::clone(explanation));
             if self.nodes[n].pods.is_empty() && !self.delete_node(n) {
                 self.untaint(n);
                 self.memory.failed(&r.node, ts(self.now));
@@ -1432,7 +1444,7 @@ impl Engine {
         }
     }
 
-    fn record(&mut self, kind: DecisionKind, target: String, summary: String, explanation: String) {
+    fn record(&mut self, kind: DecisionKind, target: String, summary: String, explanation: Arc<str>) {
         self.decisions.push(DecisionRecord {
             id: self.decisions.len() + 1,
             at: self.now,

@@ -42,6 +42,10 @@ impl DecisionKind {
     }
 }
 
+fn shared_str<S: serde::Serializer>(s: &std::sync::Arc<str>, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s)
+}
+
 /// One scale decision with its explanation.
 #[derive(Clone, Debug, Serialize)]
 pub struct DecisionRecord {
@@ -55,8 +59,9 @@ pub struct DecisionRecord {
     pub target: String,
     /// One line.
     pub summary: String,
-    /// The decision core's explanation (`explain::render`).
-    pub explanation: String,
+    /// The decision core's explanation (`explain::render`), shared by the decisions of one plan.
+    #[serde(serialize_with = "shared_str")]
+    pub explanation: std::sync::Arc<str>,
 }
 
 /// Values over time, sampled at a fixed period.
