@@ -1064,9 +1064,10 @@ impl Engine {
     }
 
     /// What the scheduler needs to see: the pending pods, and the Ready, uncordoned nodes with room
-    /// for the smallest of them (cpu, memory and a pod slot) with their pods. Nodes without that room
-    /// fail NodeResourcesFit for every pending pod, and no scenario pod has inter-pod (anti-)affinity
-    /// that could make another node's pods matter, so leaving them out changes no binding.
+    /// for the smallest of them (cpu, memory and a pod slot). Nodes without that room fail
+    /// NodeResourcesFit for every pending pod. The bound pods themselves are left out: each node
+    /// comes with its allocatable less their requests (pod slots included), which is all the filters
+    /// read of them, since no scenario pod has inter-pod (anti-)affinity or host ports.
     fn scheduler_input(&mut self) -> (ClusterInput, Vec<usize>, Vec<usize>) {
         let mut pending = Vec::new();
         for a in &self.apps {
@@ -1084,26 +1085,25 @@ impl Engine {
         });
         let mut input = ClusterInput::default();
         let mut node_ids = Vec::new();
-        let mut pod_ids = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
             if n.state != NodeState::Ready || n.draining {
                 continue;
             }
+            let mut used = Resources::default();
+            for &p in &n.pods {
+                used.add(&self.apps[self.pods[p].app].template.requests);
+            }
             let al = &n.model.allocatable;
-            let (cpu, mem, count) = n.pods.iter().fold((0, 0, 0), |(c, m, k), &p| {
-                let r = &self.apps[self.pods[p].app].template.requests;
-                (c + r.cpu, m + r.memory, k + 1)
-            });
-            if al.cpu - cpu < min_cpu || al.memory - mem < min_mem || al.pods - count < 1 {
+            if al.cpu - used.cpu < min_cpu || al.memory - used.memory < min_mem || al.pods - used.pods < 1 {
                 continue;
             }
-            input.nodes.push(n.model.clone());
+            let mut model = n.model.clone();
+            model.allocatable.sub(&used);
+            input.nodes.push(model);
             node_ids.push(i);
-            pod_ids.extend_from_slice(&n.pods);
         }
-        pod_ids.extend_from_slice(&pending);
-        input.pods = self.take_model_pods(&pod_ids);
-        (input, pod_ids, node_ids)
+        input.pods = self.take_model_pods(&pending);
+        (input, pending, node_ids)
     }
 
     /// The disruption controller's `status.disruptionsAllowed`: healthy pods beyond the desired.
