@@ -214,6 +214,9 @@ pub struct Engine {
     /// The model pods of the last snapshot, by sim pod id, updated in place for the next one
     /// (building 20,000 pods from their templates every scan interval was most of a day's run).
     model_pods: Vec<Option<Pod>>,
+    /// The node autoscaler's last snapshot's pods with their sim ids (ascending), updated in place
+    /// by the next loop: most pods stay from one loop to the next, so most are neither moved nor built.
+    na_pods: (Vec<usize>, Vec<Pod>),
     pub(crate) stats: Collector,
     pub(crate) checker: Checker,
     series: Series,
@@ -302,6 +305,7 @@ impl Engine {
             sched_dirty: true,
             sched_cursor: Vec::new(),
             model_pods: Vec::new(),
+            na_pods: (Vec::new(), Vec::new()),
             stats: Collector::default(),
             checker: Checker::default(),
             series: Series::new(sample_every),
@@ -1009,6 +1013,65 @@ impl Engine {
         out
     }
 
+    /// The model pods of `ids` (ascending) for the node autoscaler's snapshot, updated in place from
+    /// its last one: pods no longer listed are removed, new ones appended (or merged in when they are
+    /// not the newest), every pod refreshed. The result is the same as building them all.
+    fn na_model_pods(&mut self, ids: &[usize]) -> Vec<Pod> {
+        let (mut old_ids, mut pods) = std::mem::take(&mut self.na_pods);
+        // Drop the pods no longer listed (both lists ascending).
+        let mut j = 0;
+        let mut keep = Vec::with_capacity(old_ids.len());
+        for &q in &old_ids {
+            while j < ids.len() && ids[j] < q {
+                j += 1;
+            }
+            keep.push(j < ids.len() && ids[j] == q);
+        }
+        if keep.iter().any(|k| !k) {
+            let mut k = keep.iter();
+            pods.retain(|_| *k.next().unwrap_or(&false));
+            let mut k = keep.iter();
+            old_ids.retain(|_| *k.next().unwrap_or(&false));
+        }
+        // Add the new ones: appended when they all come after the kept ones, else merged in order.
+        if old_ids.len() < ids.len() {
+            let last = old_ids.last().copied();
+            let new: Vec<usize> = {
+                let mut j = 0;
+                ids.iter()
+                    .copied()
+                    .filter(|&p| {
+                        while j < old_ids.len() && old_ids[j] < p {
+                            j += 1;
+                        }
+                        !(j < old_ids.len() && old_ids[j] == p)
+                    })
+                    .collect()
+            };
+            if last.is_none_or(|l| new.first().is_some_and(|&f| f > l)) {
+                for p in new {
+                    pods.push(self.model_pod(p));
+                }
+            } else {
+                let mut old = pods.into_iter();
+                let mut merged = Vec::with_capacity(ids.len());
+                let mut o = old_ids.iter().peekable();
+                for &p in ids {
+                    if o.next_if(|&&q| q == p).is_some() {
+                        merged.extend(old.next());
+                    } else {
+                        merged.push(self.model_pod(p));
+                    }
+                }
+                pods = merged;
+            }
+        }
+        for (&p, m) in ids.iter().zip(pods.iter_mut()) {
+            self.refresh_model_pod(p, m);
+        }
+        pods
+    }
+
     /// Keeps a snapshot's model pods for the next one (those of pods that are gone are dropped).
     fn keep_model_pods(&mut self, ids: &[usize], pods: Vec<Pod>) {
         for (&p, m) in ids.iter().zip(pods) {
@@ -1037,7 +1100,7 @@ impl Engine {
             }
         }
         pod_ids.sort_unstable();
-        input.pods = self.take_model_pods(&pod_ids);
+        input.pods = self.na_model_pods(&pod_ids);
         for (a, app) in self.apps.iter().enumerate() {
             if app.pdb.is_some() && app.active {
                 input.pdbs.push(Pdb {
@@ -1314,7 +1377,7 @@ impl Engine {
         self.plans += 1;
         let seed = self.seed ^ (self.now as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let plan = swell_node_autoscaler::plan(&snap, &self.cfg.node, &mut self.memory, ts(self.now), seed);
-        self.keep_model_pods(&pod_ids, snap.into_input().pods);
+        self.na_pods = (pod_ids, snap.into_input().pods);
         if plan.is_noop() {
             return;
         }
@@ -1490,6 +1553,43 @@ pub fn run(
 mod tests {
     use super::*;
     use crate::scenario::Dur;
+
+    #[test]
+    fn the_node_autoscalers_pods_updated_in_place_equal_pods_built_afresh() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/flash-crowd.yaml");
+        let scenario = Scenario::parse(&std::fs::read_to_string(path).unwrap(), "flash-crowd").unwrap();
+        let cfg = Resolved::new(&scenario.settings).unwrap();
+        let mut e = Engine::new(&scenario, cfg, Options::default(), None).unwrap();
+        for _ in 0..12 {
+            e.create_pod(0);
+        }
+        let check = |e: &mut Engine, ids: &[usize]| {
+            let got = e.na_model_pods(ids);
+            let want: Vec<Pod> = ids.iter().map(|&p| e.model_pod(p)).collect();
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{ids:?}");
+            e.na_pods = (ids.to_vec(), got);
+        };
+        let all: Vec<usize> = (0..e.pods.len()).collect();
+        check(&mut e, &all);
+        // Some gone from the start and the middle; then back in the middle (the merge).
+        let fewer: Vec<usize> = all.iter().copied().filter(|p| p % 3 != 0).collect();
+        check(&mut e, &fewer);
+        check(&mut e, &all);
+        // Removed and appended in one loop.
+        for _ in 0..3 {
+            e.create_pod(0);
+        }
+        let more: Vec<usize> = (0..e.pods.len())
+            .filter(|p| p % 3 != 0 || *p >= all.len())
+            .collect();
+        check(&mut e, &more);
+        // A state change is seen by a pod kept in place.
+        e.pods[1].unschedulable = true;
+        e.pods[2].terminating = true;
+        e.pods[2].terminating_at = 30;
+        check(&mut e, &more);
+        check(&mut e, &[]);
+    }
 
     #[test]
     fn steps_are_straight_lines_between_points_and_flat_outside() {
