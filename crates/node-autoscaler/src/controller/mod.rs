@@ -36,7 +36,6 @@ use kube::{
     api::{Patch, PatchParams, PostParams},
     runtime::{WatchStreamExt, reflector, watcher},
 };
-use serde_json::json;
 use swell_core::clock::Clock;
 use swell_runtime::events::{EventType, Recorder};
 use tokio::{sync::watch, task::JoinSet};
@@ -334,11 +333,13 @@ impl<P: NodeGroupProvider + 'static> NodeAutoscaler<P> {
                 .await;
             self.soft_taints(&plan, &fetched, now, &mut report).await;
             self.pod_events(&plan, &fetched, now).await;
-            if self.options.write_status_config_map {
-                self.write_status(&plan, &fetched, now, &report.scaled_up).await;
-            }
         }
-        self.publish_metrics(&plan, &fetched, now, &report.scaled_up);
+        // One account of the nodes and groups after this loop's actions, for the status and metrics.
+        let facts = self.status_facts(&plan, &fetched, now, &report.scaled_up);
+        if !self.options.dry_run && self.options.write_status_config_map {
+            self.write_status(&facts).await;
+        }
+        self.publish_metrics(&plan, &fetched, &facts);
         self.telemetry.duration("main", started.elapsed().as_secs_f64());
         self.telemetry.activity("main", now.as_second());
         self.decisions.publish(LoopRecord {
@@ -863,38 +864,30 @@ impl<P: NodeGroupProvider + 'static> NodeAutoscaler<P> {
         status::Facts { now, counts, groups }
     }
 
-    async fn write_status(
-        &mut self,
-        plan: &Plan,
-        fetched: &Fetched,
-        now: Timestamp,
-        grown: &[(String, usize, usize)],
-    ) {
-        let facts = self.status_facts(plan, fetched, now, grown);
-        let doc = status::build(&facts, &mut self.transitions);
+    async fn write_status(&mut self, facts: &status::Facts) {
+        let doc = status::build(facts, &mut self.transitions);
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.options.namespace);
         let name = &self.options.status_config_map;
-        let body = json!({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": name,
-                "namespace": self.options.namespace,
-                "annotations": {"cluster-autoscaler.kubernetes.io/last-updated": now.to_string()},
+        let cm = ConfigMap {
+            metadata: kube::core::ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(self.options.namespace.clone()),
+                annotations: Some(
+                    [(
+                        "cluster-autoscaler.kubernetes.io/last-updated".to_string(),
+                        facts.now.to_string(),
+                    )]
+                    .into(),
+                ),
+                ..kube::core::ObjectMeta::default()
             },
-            "data": {"status": doc.to_yaml()},
-        });
-        let result = match api
-            .patch(name, &PatchParams::default(), &Patch::Merge(&body))
-            .await
-        {
-            Err(kube::Error::Api(s)) if s.code == 404 => match serde_json::from_value::<ConfigMap>(body) {
-                Ok(cm) => api.create(&PostParams::default(), &cm).await.map(|_| ()),
-                Err(e) => {
-                    tracing::error!(error = %e, "failed to build the status ConfigMap");
-                    Ok(())
-                }
-            },
+            data: Some([("status".to_string(), doc.to_yaml())].into()),
+            ..ConfigMap::default()
+        };
+        let result = match api.patch(name, &PatchParams::default(), &Patch::Merge(&cm)).await {
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                api.create(&PostParams::default(), &cm).await.map(|_| ())
+            }
             other => other.map(|_| ()),
         };
         if let Err(e) = result {
@@ -903,15 +896,8 @@ impl<P: NodeGroupProvider + 'static> NodeAutoscaler<P> {
         }
     }
 
-    fn publish_metrics(
-        &self,
-        plan: &Plan,
-        fetched: &Fetched,
-        now: Timestamp,
-        grown: &[(String, usize, usize)],
-    ) {
+    fn publish_metrics(&self, plan: &Plan, fetched: &Fetched, facts: &status::Facts) {
         let t = &self.telemetry;
-        let facts = self.status_facts(plan, fetched, now, grown);
         let set = |state: &str, v: usize| {
             t.nodes
                 .get_or_create(&telemetry::StateLabel { state: state.into() })
@@ -929,6 +915,7 @@ impl<P: NodeGroupProvider + 'static> NodeAutoscaler<P> {
             .count();
         t.unschedulable_pods.set(unschedulable as i64);
         t.node_groups.set(snap.groups().len() as i64);
+        let now = facts.now;
         for (g, f) in snap.groups().iter().zip(&facts.groups) {
             Telemetry::group(&t.group_min, &g.id, g.min as i64);
             Telemetry::group(&t.group_max, &g.id, g.max as i64);
