@@ -167,13 +167,7 @@ where
         ),
         _ => (FailureKind::Response, None, None, detail(&err)),
     };
-    let class = classify(&Failure {
-        kind,
-        code: code.as_deref(),
-        status,
-        message: &message,
-    });
-    ApiError { class, code, message }
+    classified(kind, code, status, message)
 }
 
 /// The error with its sources, one line (the SDK's own Display is only "service error").
