@@ -164,41 +164,16 @@ fn explain_node_and_pod_print_a_running_controllers_verdicts() {
 
 #[test]
 fn the_shipped_deployment_passes_only_flags_the_binary_knows() {
-    let path = format!(
-        "{}/../../deploy/node-autoscaler/deployment.yaml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let deployment: serde_json::Value =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-    let args: Vec<&str> = container["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    assert_eq!(args[0], "node-autoscaler");
-    let (ok, help, _) = swell(&["node-autoscaler", "--help"]);
-    assert!(ok);
-    for arg in &args[1..] {
-        let flag = arg.split('=').next().unwrap();
-        assert!(
-            help.contains(&format!("{flag} ")),
-            "{flag} is not a flag of swell node-autoscaler"
-        );
-    }
+    let (container, args) =
+        common::deployment_container("node-autoscaler/deployment.yaml", "node-autoscaler");
     // The ConfigMap the args name is the one shipped beside it, and it parses.
-    let cm_path = format!(
-        "{}/../../deploy/node-autoscaler/kwok-node-groups.yaml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let cm: serde_json::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&cm_path).unwrap()).unwrap();
+    let cm = common::manifest("node-autoscaler/kwok-node-groups.yaml");
     let named = format!(
         "--kwok-node-groups-config-map={}/{}",
         cm["metadata"]["namespace"].as_str().unwrap(),
         cm["metadata"]["name"].as_str().unwrap()
     );
-    assert!(args.contains(&named.as_str()), "{named}");
+    assert!(args.contains(&named), "{named}");
     swell_cloud_kwok_parse(cm["data"]["node-groups.yaml"].as_str().unwrap());
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
