@@ -164,11 +164,12 @@ pub enum RemovalOutcome {
     },
 }
 
-/// A core/v1 ObjectReference to a node, for events.
-pub fn node_ref(name: &str, uid: Option<String>) -> ObjectReference {
+/// A reference to a core/v1 object (`kind`, and `namespace` for namespaced kinds), for events.
+pub fn core_ref(kind: &str, namespace: Option<&str>, name: &str, uid: Option<String>) -> ObjectReference {
     ObjectReference {
         api_version: Some("v1".into()),
-        kind: Some("Node".into()),
+        kind: Some(kind.into()),
+        namespace: namespace.map(str::to_string),
         name: Some(name.into()),
         uid,
         ..ObjectReference::default()
@@ -537,7 +538,7 @@ impl<P: NodeGroupProvider> Actuator<P> {
     async fn event(&self, node: &str, event_type: EventType, reason: &str, message: &str) {
         if let Err(e) = self
             .recorder
-            .publish(&node_ref(node, None), event_type, reason, message)
+            .publish(&core_ref("Node", None, node, None), event_type, reason, message)
             .await
         {
             tracing::warn!(node, reason, error = %e, "failed to post an event");

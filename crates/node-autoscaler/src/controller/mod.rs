@@ -157,25 +157,17 @@ impl<P> std::fmt::Debug for NodeAutoscaler<P> {
 }
 
 fn status_ref(options: &LoopOptions) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("ConfigMap".into()),
-        namespace: Some(options.namespace.clone()),
-        name: Some(options.status_config_map.clone()),
-        ..ObjectReference::default()
-    }
+    actuate::core_ref(
+        "ConfigMap",
+        Some(&options.namespace),
+        &options.status_config_map,
+        None,
+    )
 }
 
 fn pod_ref(key: &str, uid: Option<&String>) -> ObjectReference {
     let (namespace, name) = key.split_once('/').unwrap_or(("", key));
-    ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("Pod".into()),
-        namespace: Some(namespace.into()),
-        name: Some(name.into()),
-        uid: uid.cloned(),
-        ..ObjectReference::default()
-    }
+    actuate::core_ref("Pod", Some(namespace), name, uid.cloned())
 }
 
 /// CA's error-class names for the status ConfigMap and the failed-scale-up metric.
