@@ -982,7 +982,12 @@ fn newly_unschedulable(pod: &Pod) -> bool {
 /// A loop runs at most this soon after a new unschedulable pod (CA waits for pods 2s old).
 const TRIGGER_DELAY: Duration = Duration::from_secs(2);
 
-fn spawn_watch<K>(api: Api<K>, writer: reflector::store::Writer<K>) -> tokio::task::JoinHandle<()>
+/// Feeds `writer` from a watch on `api`, passing each object through `strip` first.
+fn spawn_watch<K>(
+    api: Api<K>,
+    writer: reflector::store::Writer<K>,
+    strip: fn(&mut K),
+) -> tokio::task::JoinHandle<()>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone + Default,
@@ -990,12 +995,25 @@ where
     tokio::spawn(async move {
         let stream = watcher(api, watcher::Config::default())
             .default_backoff()
+            .modify(strip)
             .reflect(writer)
             .try_for_each(|_| async { Ok(()) });
         if let Err(e) = stream.await {
-            tracing::error!(error = %e, "watch ended");
+            tracing::error!(error = %e, kind = std::any::type_name::<K>(), "watch ended");
         }
     })
+}
+
+/// Keeps a watched object whole.
+fn keep<K>(_: &mut K) {}
+
+/// Waits until `store` has synced; `kind` names it in the error.
+async fn synced<K>(store: &reflector::Store<K>, kind: &'static str) -> Result<(), Error>
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    store.wait_until_ready().await.map_err(|_| Error::Sync(kind))
 }
 
 impl<P: NodeGroupProvider + 'static> Controller<P> {
@@ -1012,68 +1030,27 @@ impl<P: NodeGroupProvider + 'static> Controller<P> {
         let (stores, w) = empty_stores();
         let trigger = Arc::new(tokio::sync::Notify::new());
         let mut tasks = vec![
-            spawn_watch(Api::all(client.clone()), w.nodes),
-            spawn_watch(Api::all(client.clone()), w.pdbs),
-            spawn_watch(Api::all(client.clone()), w.daemonsets),
-            spawn_watch(Api::all(client.clone()), w.namespaces),
+            spawn_watch(Api::all(client.clone()), w.nodes, keep),
+            spawn_watch(Api::all(client.clone()), w.pdbs, keep),
+            spawn_watch(Api::all(client.clone()), w.daemonsets, keep),
+            spawn_watch(Api::all(client.clone()), w.namespaces, keep),
+            // Only the replica counts are read: the pod templates are dropped.
+            spawn_watch(Api::all(client.clone()), w.replicasets, |rs| {
+                rs.metadata.managed_fields = None;
+                if let Some(spec) = rs.spec.as_mut() {
+                    spec.template = None;
+                }
+            }),
+            spawn_watch(Api::all(client.clone()), w.replicationcontrollers, |rc| {
+                rc.metadata.managed_fields = None;
+                if let Some(spec) = rc.spec.as_mut() {
+                    spec.template = None;
+                }
+            }),
+            // Only existence is read: metadata-only watches.
+            spawn_watch(Api::all(client.clone()), w.statefulsets, keep),
+            spawn_watch(Api::all(client.clone()), w.jobs, keep),
         ];
-        let (rs_writer, rc_writer) = (w.replicasets, w.replicationcontrollers);
-        let rs_api = Api::<k8s_openapi::api::apps::v1::ReplicaSet>::all(client.clone());
-        tasks.push(tokio::spawn(async move {
-            let s = watcher(rs_api, watcher::Config::default())
-                .default_backoff()
-                .modify(|rs| {
-                    rs.metadata.managed_fields = None;
-                    if let Some(spec) = rs.spec.as_mut() {
-                        spec.template = None;
-                    }
-                })
-                .reflect(rs_writer)
-                .try_for_each(|_| async { Ok(()) });
-            if let Err(e) = s.await {
-                tracing::error!(error = %e, "ReplicaSet watch ended");
-            }
-        }));
-        let rc_api = Api::<k8s_openapi::api::core::v1::ReplicationController>::all(client.clone());
-        tasks.push(tokio::spawn(async move {
-            let s = watcher(rc_api, watcher::Config::default())
-                .default_backoff()
-                .modify(|rc| {
-                    rc.metadata.managed_fields = None;
-                    if let Some(spec) = rc.spec.as_mut() {
-                        spec.template = None;
-                    }
-                })
-                .reflect(rc_writer)
-                .try_for_each(|_| async { Ok(()) });
-            if let Err(e) = s.await {
-                tracing::error!(error = %e, "ReplicationController watch ended");
-            }
-        }));
-        let (sts_writer, job_writer) = (w.statefulsets, w.jobs);
-        let sts_api = Api::<kube::core::PartialObjectMeta<k8s_openapi::api::apps::v1::StatefulSet>>::all(
-            client.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let s = watcher(sts_api, watcher::Config::default())
-                .default_backoff()
-                .reflect(sts_writer)
-                .try_for_each(|_| async { Ok(()) });
-            if let Err(e) = s.await {
-                tracing::error!(error = %e, "StatefulSet watch ended");
-            }
-        }));
-        let job_api =
-            Api::<kube::core::PartialObjectMeta<k8s_openapi::api::batch::v1::Job>>::all(client.clone());
-        tasks.push(tokio::spawn(async move {
-            let s = watcher(job_api, watcher::Config::default())
-                .default_backoff()
-                .reflect(job_writer)
-                .try_for_each(|_| async { Ok(()) });
-            if let Err(e) = s.await {
-                tracing::error!(error = %e, "Job watch ended");
-            }
-        }));
         let pod_writer = w.pods;
         let pod_trigger = Arc::clone(&trigger);
         let pod_api = Api::<Pod>::all(client.clone());
@@ -1094,52 +1071,15 @@ impl<P: NodeGroupProvider + 'static> Controller<P> {
         }));
 
         let synced = async {
-            stores
-                .nodes
-                .wait_until_ready()
-                .await
-                .map_err(|_| Error::Sync("Node"))?;
-            stores
-                .pods
-                .wait_until_ready()
-                .await
-                .map_err(|_| Error::Sync("Pod"))?;
-            stores
-                .pdbs
-                .wait_until_ready()
-                .await
-                .map_err(|_| Error::Sync("PodDisruptionBudget"))?;
-            stores
-                .daemonsets
-                .wait_until_ready()
-                .await
-                .map_err(|_| Error::Sync("DaemonSet"))?;
-            stores
-                .namespaces
-                .wait_until_ready()
-                .await
-                .map_err(|_| Error::Sync("Namespace"))?;
-            stores
-                .replicasets
-                .wait_until_ready()
-                .await
-                .map_err(|_| Error::Sync("ReplicaSet"))?;
-            stores
-                .replicationcontrollers
-                .wait_until_ready()
-                .await
-                .map_err(|_| Error::Sync("ReplicationController"))?;
-            stores
-                .statefulsets
-                .wait_until_ready()
-                .await
-                .map_err(|_| Error::Sync("StatefulSet"))?;
-            stores
-                .jobs
-                .wait_until_ready()
-                .await
-                .map_err(|_| Error::Sync("Job"))?;
-            Ok::<(), Error>(())
+            synced(&stores.nodes, "Node").await?;
+            synced(&stores.pods, "Pod").await?;
+            synced(&stores.pdbs, "PodDisruptionBudget").await?;
+            synced(&stores.daemonsets, "DaemonSet").await?;
+            synced(&stores.namespaces, "Namespace").await?;
+            synced(&stores.replicasets, "ReplicaSet").await?;
+            synced(&stores.replicationcontrollers, "ReplicationController").await?;
+            synced(&stores.statefulsets, "StatefulSet").await?;
+            synced(&stores.jobs, "Job").await
         };
         tokio::select! {
             r = synced => r?,
