@@ -435,19 +435,23 @@ pub fn run(args: &NodeAutoscalerArgs) -> Result<String, String> {
         args.decision.config(None, balance)?;
     }
     let namespace = own_namespace(args.namespace.as_deref());
-    args.loop_options(namespace.clone())?;
+    let options = args.loop_options(namespace.clone())?;
     args.leader.validate()?;
-    match args.cloud_provider {
-        CloudProvider::Kwok => {
-            // A declaration file is read now, so that a malformed one stops the start with its message.
-            if let Source::File(path) = args.kwok.source()? {
-                swell_cloud_kwok::declaration::load_file(&path).map_err(|e| e.to_string())?;
-            }
-        }
+    // A kwok declaration file is read now, so that a malformed one stops the start with its message;
+    // a ConfigMap is read once connected.
+    let kwok_source = match args.cloud_provider {
+        CloudProvider::Kwok => Some(args.kwok.source()?),
         CloudProvider::Aws => {
             args.aws.options()?;
+            None
         }
-    }
+    };
+    let kwok_file = match &kwok_source {
+        Some(Source::File(path)) => {
+            Some(swell_cloud_kwok::declaration::load_file(path).map_err(|e| e.to_string())?)
+        }
+        _ => None,
+    };
     args.log.init()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -464,20 +468,23 @@ pub fn run(args: &NodeAutoscalerArgs) -> Result<String, String> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         match args.cloud_provider {
             CloudProvider::Kwok => {
-                let declaration = args
-                    .kwok
-                    .source()?
-                    .load(&client)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let declaration = match kwok_file {
+                    Some(declaration) => declaration,
+                    None => args
+                        .kwok
+                        .source()?
+                        .load(&client)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                };
                 tracing::info!(groups = declaration.node_groups.len(), "kwok node groups loaded");
                 let provider = Arc::new(KwokProvider::new(client.clone(), declaration, clock.clone()));
                 let heartbeat = args.kwok.kwok_heartbeat.then(|| Arc::clone(&provider));
-                serve(args, client, provider, config, namespace, clock, heartbeat).await
+                serve(args, client, provider, config, options, clock, heartbeat).await
             }
             CloudProvider::Aws => {
                 let provider = Arc::new(crate::aws::connect(&args.aws).await?);
-                serve(args, client, provider, config, namespace, clock, None).await
+                serve(args, client, provider, config, options, clock, None).await
             }
         }
     })?;
@@ -489,13 +496,12 @@ async fn serve<P: NodeGroupProvider + 'static>(
     client: Client,
     provider: Arc<P>,
     config: Config,
-    namespace: String,
+    options: LoopOptions,
     clock: Arc<dyn Clock>,
     kwok_heartbeat: Option<Arc<KwokProvider>>,
 ) -> Result<(), String> {
     let shutdown = CancellationToken::new();
     swell_runtime::shutdown::cancel_on_signal(shutdown.clone()).map_err(|e| e.to_string())?;
-    let options = args.loop_options(namespace)?;
     let telemetry = Telemetry::default();
     let mut registry = prometheus_client::registry::Registry::default();
     telemetry.register(&mut registry);
