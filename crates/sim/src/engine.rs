@@ -211,12 +211,12 @@ pub struct Engine {
     memory: Memory,
     sched_dirty: bool,
     sched_cursor: Vec<usize>,
-    /// The model pods of the last snapshot, by sim pod id, updated in place for the next one
-    /// (building 20,000 pods from their templates every scan interval was most of a day's run).
-    model_pods: Vec<Option<Pod>>,
-    /// The node autoscaler's last snapshot's pods with their sim ids (ascending), updated in place
-    /// by the next loop: most pods stay from one loop to the next, so most are neither moved nor built.
+    /// The node autoscaler's and the scheduler's last snapshots' pods with their sim ids
+    /// (ascending), updated in place for the next ones: most pods stay from one snapshot to the next,
+    /// so most are neither moved nor built (building 20,000 pods from their templates every scan
+    /// interval was most of a day's run).
     na_pods: (Vec<usize>, Vec<Pod>),
+    sched_pods: (Vec<usize>, Vec<Pod>),
     pub(crate) stats: Collector,
     pub(crate) checker: Checker,
     series: Series,
@@ -304,8 +304,8 @@ impl Engine {
             memory: Memory::default(),
             sched_dirty: true,
             sched_cursor: Vec::new(),
-            model_pods: Vec::new(),
             na_pods: (Vec::new(), Vec::new()),
+            sched_pods: (Vec::new(), Vec::new()),
             stats: Collector::default(),
             checker: Checker::default(),
             series: Series::new(sample_every),
@@ -994,30 +994,12 @@ impl Engine {
         }
     }
 
-    /// The model pods of `ids`, in order: kept from the last snapshot and refreshed, or built.
-    fn take_model_pods(&mut self, ids: &[usize]) -> Vec<Pod> {
-        if self.model_pods.len() < self.pods.len() {
-            self.model_pods.resize_with(self.pods.len(), || None);
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        for &p in ids {
-            let pod = match self.model_pods[p].take() {
-                Some(mut m) => {
-                    self.refresh_model_pod(p, &mut m);
-                    m
-                }
-                None => self.model_pod(p),
-            };
-            out.push(pod);
-        }
-        out
-    }
-
-    /// The model pods of `ids` (ascending) for the node autoscaler's snapshot, updated in place from
-    /// its last one: pods no longer listed are removed, new ones appended (or merged in when they are
-    /// not the newest), every pod refreshed. The result is the same as building them all.
-    fn na_model_pods(&mut self, ids: &[usize]) -> Vec<Pod> {
-        let (mut old_ids, mut pods) = std::mem::take(&mut self.na_pods);
+    /// The model pods of `ids` (ascending), updated in place from the `kept` pods of an earlier
+    /// snapshot (with their ids, ascending): pods no longer listed are removed, new ones appended (or
+    /// merged in when they are not the newest), every pod refreshed. The result is the same as
+    /// building them all.
+    fn updated_model_pods(&self, kept: (Vec<usize>, Vec<Pod>), ids: &[usize]) -> Vec<Pod> {
+        let (mut old_ids, mut pods) = kept;
         // Drop the pods no longer listed (both lists ascending).
         let mut j = 0;
         let mut keep = Vec::with_capacity(old_ids.len());
@@ -1072,15 +1054,6 @@ impl Engine {
         pods
     }
 
-    /// Keeps a snapshot's model pods for the next one (those of pods that are gone are dropped).
-    fn keep_model_pods(&mut self, ids: &[usize], pods: Vec<Pod>) {
-        for (&p, m) in ids.iter().zip(pods) {
-            if !self.pods[p].gone {
-                self.model_pods[p] = Some(m);
-            }
-        }
-    }
-
     /// The cluster as the API server would list it: registered nodes, live pods, PDBs.
     fn cluster_input(&mut self, pending_only_marked: bool) -> (ClusterInput, Vec<usize>) {
         let mut input = ClusterInput::default();
@@ -1100,7 +1073,8 @@ impl Engine {
             }
         }
         pod_ids.sort_unstable();
-        input.pods = self.na_model_pods(&pod_ids);
+        let kept = std::mem::take(&mut self.na_pods);
+        input.pods = self.updated_model_pods(kept, &pod_ids);
         for (a, app) in self.apps.iter().enumerate() {
             if app.pdb.is_some() && app.active {
                 input.pdbs.push(Pdb {
@@ -1165,7 +1139,8 @@ impl Engine {
             input.nodes.push(model);
             node_ids.push(i);
         }
-        input.pods = self.take_model_pods(&pending);
+        let kept = std::mem::take(&mut self.sched_pods);
+        input.pods = self.updated_model_pods(kept, &pending);
         (input, pending, node_ids)
     }
 
@@ -1228,7 +1203,7 @@ impl Engine {
             }
         }
         drop(sim);
-        self.keep_model_pods(&pod_ids, snap.into_input().pods);
+        self.sched_pods = (pod_ids, snap.into_input().pods);
         for (p, n) in binds {
             self.stats.pending_now -= 1;
             self.bind(p, n);
@@ -1555,7 +1530,7 @@ mod tests {
     use crate::scenario::Dur;
 
     #[test]
-    fn the_node_autoscalers_pods_updated_in_place_equal_pods_built_afresh() {
+    fn model_pods_updated_in_place_equal_pods_built_afresh() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/flash-crowd.yaml");
         let scenario = Scenario::parse(&std::fs::read_to_string(path).unwrap(), "flash-crowd").unwrap();
         let cfg = Resolved::new(&scenario.settings).unwrap();
@@ -1564,7 +1539,8 @@ mod tests {
             e.create_pod(0);
         }
         let check = |e: &mut Engine, ids: &[usize]| {
-            let got = e.na_model_pods(ids);
+            let kept = std::mem::take(&mut e.na_pods);
+            let got = e.updated_model_pods(kept, ids);
             let want: Vec<Pod> = ids.iter().map(|&p| e.model_pod(p)).collect();
             assert_eq!(format!("{got:?}"), format!("{want:?}"), "{ids:?}");
             e.na_pods = (ids.to_vec(), got);
